@@ -1,0 +1,143 @@
+/**
+ * The packument serializer on the proxy's hot path, in two phases:
+ * 1. `prepareRender` (once per upstream document, independent of decisions) rewrites tarball URLs
+ *    and serializes every version twice, full and abbreviated;
+ * 2. `renderPackument` (once per decision set and form) concatenates the pieces of the allowed
+ *    versions. It never calls JSON.stringify on a manifest, so a 10 MB packument renders in the
+ *    time it takes to join its strings.
+ */
+import { abbreviateManifest } from './abbreviated.js';
+import { repointDistTags, type AllowedVersion, type DistTagMove } from './dist-tags.js';
+import type { ParsedPackument } from './parse.js';
+import { isRecord } from './untrusted.js';
+
+export type PackumentForm = 'full' | 'abbreviated';
+
+/** Builds the public tarball URL countersign serves for a version. */
+export type TarballUrl = (name: string, version: string) => string;
+
+export interface PreparedVersion extends AllowedVersion {
+  /** `"<version>":<full manifest>` */
+  readonly full: string;
+  /** `"<version>":<abbreviated manifest>` */
+  readonly abbreviated: string;
+}
+
+export interface PreparedTimeEntry {
+  /** The version this entry dates, or undefined for `created`, `modified` and `unpublished`. */
+  readonly version: string | undefined;
+  /** `"<key>":<value>` */
+  readonly member: string;
+}
+
+/** Phase-1 output: JSON fragments ready to be joined. Opaque to callers; immutable. */
+export interface PreparedPackument {
+  readonly name: string;
+  readonly versions: ReadonlyMap<string, PreparedVersion>;
+  readonly time: readonly PreparedTimeEntry[];
+  readonly distTags: ReadonlyMap<string, string>;
+  /** Members before `dist-tags` in the full form: `_id`, `_rev`, `name`. */
+  readonly fullHead: string;
+  /** Members after `time` in the full form, each preceded by a comma. */
+  readonly fullTail: string;
+  /** `,"modified":"…"` for the abbreviated form, or "" when the upstream has no `time.modified`. */
+  readonly abbreviatedTail: string;
+}
+
+export interface RenderedPackument {
+  /** The JSON text to send (and cache). */
+  readonly body: string;
+  /** The dist-tags in `body`. */
+  readonly distTags: ReadonlyMap<string, string>;
+  /** What happened to the upstream dist-tags (for logs and metrics). */
+  readonly moved: readonly DistTagMove[];
+  /** How many versions `body` holds; 0 means every version is hidden or malformed. */
+  readonly versionCount: number;
+}
+
+const HEAD_KEYS = ['_id', '_rev', 'name'] as const;
+
+/** Phase 1: rewrites `dist.tarball` to `tarballUrl(name, version)` and pre-serializes. Pure. */
+export function prepareRender(parsed: ParsedPackument, tarballUrl: TarballUrl): PreparedPackument {
+  const versions = new Map<string, PreparedVersion>();
+  for (const [version, manifest] of parsed.versions) {
+    const rewritten = withTarball(manifest, tarballUrl(parsed.name, version));
+    const key = JSON.stringify(version);
+    versions.set(version, {
+      full: `${key}:${JSON.stringify(rewritten)}`,
+      abbreviated: `${key}:${JSON.stringify(abbreviateManifest(rewritten))}`,
+      deprecated: parsed.facts.get(version)?.deprecated ?? false,
+    });
+  }
+
+  const time: PreparedTimeEntry[] = [];
+  for (const [key, value] of parsed.time) {
+    time.push({ version: parsed.versions.has(key) ? key : undefined, member: member(key, value) });
+  }
+  if (parsed.unpublished !== undefined) time.push({ version: undefined, member: member('unpublished', parsed.unpublished) });
+
+  const headKeys: readonly string[] = HEAD_KEYS;
+  const head = headKeys.filter((key) => Object.hasOwn(parsed.doc, key)).map((key) => member(key, parsed.doc[key]));
+  const tail = Object.keys(parsed.doc)
+    .filter((key) => !headKeys.includes(key))
+    .map((key) => `,${member(key, parsed.doc[key])}`);
+
+  const modified = parsed.time.get('modified');
+  return {
+    name: parsed.name,
+    versions,
+    time,
+    distTags: parsed.distTags,
+    fullHead: head.join(','),
+    fullTail: tail.join(''),
+    abbreviatedTail: modified === undefined ? '' : `,${member('modified', modified)}`,
+  };
+}
+
+/**
+ * Phase 2: the packument text with only the `allowed` versions, in `form`. Versions in `allowed`
+ * that the packument does not have are ignored. The result is always valid JSON.
+ */
+export function renderPackument(
+  prepared: PreparedPackument,
+  allowed: ReadonlySet<string>,
+  form: PackumentForm,
+): RenderedPackument {
+  const kept = new Map<string, PreparedVersion>();
+  const pieces: string[] = [];
+  for (const [version, entry] of prepared.versions) {
+    if (!allowed.has(version)) continue;
+    kept.set(version, entry);
+    pieces.push(form === 'full' ? entry.full : entry.abbreviated);
+  }
+  const { tags, moved } = repointDistTags(prepared.distTags, kept);
+  const distTags = `"dist-tags":${stringMapJson(tags)}`;
+  const versions = `"versions":{${pieces.join(',')}}`;
+
+  const body = form === 'full'
+    ? `{${prepared.fullHead},${distTags},${versions},"time":{${timeMembers(prepared.time, allowed)}}${prepared.fullTail}}`
+    : `{${member('name', prepared.name)},${distTags},${versions}${prepared.abbreviatedTail}}`;
+  return { body, distTags: tags, moved, versionCount: kept.size };
+}
+
+function withTarball(manifest: Readonly<Record<string, unknown>>, tarball: string): Record<string, unknown> {
+  // Spread copies with define semantics, so even a `__proto__` key could not reach a prototype.
+  const dist = manifest['dist'];
+  return { ...manifest, dist: { ...(isRecord(dist) ? dist : {}), tarball } };
+}
+
+function timeMembers(time: readonly PreparedTimeEntry[], allowed: ReadonlySet<string>): string {
+  return time
+    .filter((entry) => entry.version === undefined || allowed.has(entry.version))
+    .map((entry) => entry.member)
+    .join(',');
+}
+
+function stringMapJson(map: ReadonlyMap<string, string>): string {
+  return `{${[...map].map(([key, value]) => member(key, value)).join(',')}}`;
+}
+
+/** `"key":value`; a value JSON cannot represent becomes null, so the text stays valid JSON. */
+function member(key: string, value: unknown): string {
+  return `${JSON.stringify(key)}:${JSON.stringify(value) ?? 'null'}`;
+}
