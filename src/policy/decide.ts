@@ -1,0 +1,117 @@
+import type { VersionFacts } from '../registry/types.js';
+import { integrityFormatCheck } from '../verify/integrity.js';
+import { releaseAgeCheck } from '../verify/release-age.js';
+import type { SignatureStatus, SignatureVerdict } from '../verify/types.js';
+import type { CheckOutcome, Decision, HideReason } from './decision.js';
+import type { RequireSet, SignatureMode, VerifyRule } from './types.js';
+
+/**
+ * Everything a decision depends on besides the rule. Signature verification is cryptography done
+ * beforehand (possibly on other threads); its verdict is a fact here, so `decide` stays pure.
+ */
+export interface DecisionInput {
+  readonly facts: VersionFacts;
+  readonly signature: SignatureVerdict;
+  /** `dist.tarball` is on the origin of a configured upstream. */
+  readonly tarballOriginAllowed: boolean;
+  /** A download of this exact integrity already failed verification. */
+  readonly tampered: boolean;
+  readonly now: number;
+}
+
+const SIGNATURE_REASON: Record<Exclude<SignatureStatus, 'valid'>, HideReason> = {
+  missing: 'signature-missing',
+  invalid: 'signature-invalid',
+  'unknown-key': 'signature-unknown-key',
+  'expired-key': 'signature-expired-key',
+  'no-keys': 'signature-no-keys',
+};
+
+function signatureOutcome(mode: SignatureMode, verdict: SignatureVerdict): CheckOutcome | undefined {
+  if (mode === 'off') return undefined;
+  const { status } = verdict;
+  if (status === 'valid') return { check: 'registry-signature', ok: true, detail: verdict.detail };
+  // `ifPresent` accepts what cannot be checked (no signature, no keys), never what fails to check.
+  if (mode === 'ifPresent' && (status === 'missing' || status === 'no-keys')) {
+    return { check: 'registry-signature', ok: true, detail: `${verdict.detail} (accepted: registrySignature is ifPresent)` };
+  }
+  return { check: 'registry-signature', ok: false, reason: SIGNATURE_REASON[status], detail: verdict.detail };
+}
+
+function evaluateSet(set: RequireSet, input: DecisionInput): CheckOutcome[] {
+  const outcomes: CheckOutcome[] = [];
+  if (set.integrity !== undefined) {
+    const r = integrityFormatCheck(input.facts, set.integrity);
+    outcomes.push(r.ok ? { check: 'integrity', ok: true, detail: r.detail } : { check: 'integrity', ok: false, reason: 'integrity', detail: r.detail });
+  }
+  if (set.registrySignature !== undefined) {
+    const outcome = signatureOutcome(set.registrySignature, input.signature);
+    if (outcome) outcomes.push(outcome);
+  }
+  if (set.minReleaseAgeMs !== undefined && set.minReleaseAgeMs > 0) {
+    const r = releaseAgeCheck(input.facts.publishedAt, set.minReleaseAgeMs, input.now);
+    outcomes.push({
+      check: 'release-age',
+      ok: r.ok,
+      detail: r.detail,
+      ...(r.ok ? {} : { reason: 'release-age' as const }),
+      ...(!r.ok && r.eligibleAt !== undefined ? { eligibleAt: r.eligibleAt } : {}),
+    });
+  }
+  return outcomes;
+}
+
+function unconditional(input: DecisionInput): CheckOutcome[] {
+  const { facts } = input;
+  const outcomes: CheckOutcome[] = [];
+  if (input.tampered) {
+    outcomes.push({ check: 'tamper', ok: false, reason: 'tampered', detail: 'its tarball failed integrity verification when countersign downloaded it' });
+  }
+  if (!input.tarballOriginAllowed) {
+    const where = facts.tarball === undefined ? 'it has no dist.tarball' : `dist.tarball is not on a configured upstream (${originOf(facts.tarball)})`;
+    outcomes.push({ check: 'tarball-origin', ok: false, reason: 'tarball-origin', detail: where });
+  }
+  return outcomes;
+}
+
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return 'not a URL';
+  }
+}
+
+const failed = (outcomes: readonly CheckOutcome[]) => outcomes.filter((o) => !o.ok);
+
+/** The earliest time at which a failing, time-bound check passes on its own. */
+function earliest(outcomes: readonly CheckOutcome[]): number | undefined {
+  let at: number | undefined;
+  for (const o of outcomes) {
+    if (!o.ok && o.eligibleAt !== undefined && (at === undefined || o.eligibleAt < at)) at = o.eligibleAt;
+  }
+  return at;
+}
+
+/** Applies a verify rule to one version. Pure: same input, same decision. */
+export function decide(rule: VerifyRule, input: DecisionInput): Decision {
+  const base = [...unconditional(input), ...evaluateSet(rule.require.base, input)];
+  const alternatives = rule.require.anyOf.map((set) => evaluateSet(set, input));
+  const anyOfPassed = alternatives.length === 0 || alternatives.some((outcomes) => failed(outcomes).length === 0);
+
+  const failures = [...failed(base), ...(anyOfPassed ? [] : alternatives.flatMap(failed))];
+  const checks = [...base, ...alternatives.flat()];
+  const reasons = [...new Set(failures.map((f) => f.reason!))];
+  const violated = failures.length > 0;
+  const warned = violated && rule.onViolation === 'warn';
+
+  // Recompute no later than when the first time-bound check would pass on its own; recomputing
+  // early is harmless, recomputing late would hide a version for too long.
+  const revisitAt = earliest(checks);
+
+  const summary = violated
+    ? `${input.facts.name}@${input.facts.version} fails rule ${rule.index} (${rule.match.join(', ')}): ${failures.map((f) => f.detail).join('; ')}`
+    : `${input.facts.name}@${input.facts.version} passes rule ${rule.index} (${rule.match.join(', ')})`;
+
+  return { allowed: !violated || warned, warned, reasons, checks, summary, revisitAt };
+}
