@@ -1,0 +1,40 @@
+import { loadConfig } from '../config/load.js';
+import { createLogger } from '../log.js';
+import { createApp } from '../server/app.js';
+import { parseCommandArgs } from './args.js';
+
+export const SERVE_HELP = `countersign serve [--config FILE]
+
+Starts the registry proxy. The config comes from --config, else COUNTERSIGN_CONFIG, else the
+shipped config/default.yaml. COUNTERSIGN_HOST, COUNTERSIGN_PORT, COUNTERSIGN_DATA_DIR,
+COUNTERSIGN_PUBLIC_URL and COUNTERSIGN_LOG_LEVEL override the file.`;
+
+export async function serve(argv: string[]): Promise<number> {
+  const { values } = parseCommandArgs('serve', argv, { config: { type: 'string', short: 'c' } });
+  const config = loadConfig({ file: values.config });
+  const logger = createLogger(config.log.level);
+  const app = await createApp(config, { logger });
+  const url = await app.listen();
+  logger.info({ url, config: config.source, dataDir: config.server.dataDir, policy: config.policy.hash, upstreams: [...config.upstreams.keys()] }, `countersign listening on ${url}`);
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal, graceMs: config.server.shutdownGraceMs }, 'shutting down: draining in-flight requests');
+      app.close().then(
+        () => {
+          logger.info('stopped');
+          resolve(0);
+        },
+        (err: unknown) => {
+          logger.error({ err }, 'error while shutting down');
+          resolve(1);
+        },
+      );
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+}

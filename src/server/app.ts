@@ -1,0 +1,223 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import express, { type Express } from 'express';
+import { TamperRecords } from '../cache/tamper-records.js';
+import { TarballStore } from '../cache/tarball-store.js';
+import type { Config } from '../config/types.js';
+import { CountersignError, toCountersignError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { Metrics } from '../metrics.js';
+import { UpstreamClient } from '../upstream/client.js';
+import { RegistryKeys } from '../upstream/keys.js';
+import { SignaturePool } from '../verify/signature-pool.js';
+import { requestInfo, type RouteName } from './context.js';
+import { parseNpmPath, type NpmPath } from './npm-path.js';
+import { PackumentService, type DecisionEpochs } from './packument-service.js';
+import { sendError, sendJson } from './respond.js';
+import { FastScopeProxy } from './routes/fast.js';
+import { opsRouter, isOpsRequest } from './routes/ops.js';
+import { isPassthrough, PublicPassthrough } from './routes/passthrough.js';
+import { serveManifest, servePackument, serveTarball, type VerifiedDeps } from './routes/verified.js';
+import { TarballService } from './tarball-service.js';
+import { VERSION } from '../version.js';
+
+export interface AppOptions {
+  readonly logger: Logger;
+  /** The clock for decisions (release age); tests move it. */
+  readonly now?: () => number;
+  /** Extra express routes mounted before the 404 handler (the trust-store API). */
+  readonly mount?: (app: Express, services: AppServices) => void;
+  /** Trust-store epochs folded into decision cache keys. */
+  readonly epochs?: Pick<DecisionEpochs, 'epochFor'>;
+}
+
+export interface AppServices {
+  readonly config: Config;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  readonly client: UpstreamClient;
+  readonly packuments: PackumentService;
+  readonly tarballs: TarballService;
+  readonly tamper: TamperRecords;
+}
+
+export interface App {
+  readonly server: Server;
+  readonly services: AppServices;
+  /** Starts listening; resolves with the bound address as a URL (`http://127.0.0.1:54321/`). */
+  listen(port?: number, host?: string): Promise<string>;
+  /** Stops accepting, lets in-flight requests finish within `shutdownGrace`, then closes everything. */
+  close(): Promise<void>;
+  readonly ready: boolean;
+}
+
+let requestCounter = 0;
+
+function requestId(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  if (typeof given === 'string' && /^[A-Za-z0-9._:-]{1,64}$/.test(given)) return given;
+  requestCounter = (requestCounter + 1) % Number.MAX_SAFE_INTEGER;
+  return `r${requestCounter.toString(36)}`;
+}
+
+const PACKAGE_ROUTES: Record<Exclude<NpmPath['kind'], 'root' | 'special'>, RouteName> = {
+  packument: 'packument',
+  manifest: 'manifest',
+  tarball: 'tarball',
+  'package-other': 'publish',
+};
+
+export async function createApp(config: Config, options: AppOptions): Promise<App> {
+  const { logger } = options;
+  const metrics = new Metrics();
+  metrics.buildInfo.set({ version: VERSION, policy: config.policy.hash }, 1);
+  const client = new UpstreamClient(config.upstreams, (upstream, kind, seconds, outcome) => {
+    metrics.upstreamDuration.observe({ upstream, kind }, seconds);
+    if (outcome === 'error') metrics.upstreamErrors.inc({ upstream, kind });
+  });
+  const keys = await RegistryKeys.open(client, config.upstreams.values(), (message, fields) => logger.warn(fields, message));
+  const pool = new SignaturePool({ onWorkerError: (err) => logger.error({ err }, 'signature worker failed; verifying inline') });
+  const store = await TarballStore.open(join(config.server.dataDir, 'tarballs'), config.tarballs.diskCacheBytes);
+  const tamper = new TamperRecords();
+  const epochs: DecisionEpochs = {
+    epochFor: (name) => `${options.epochs?.epochFor(name) ?? '0'}.${tamper.epochFor(name)}`,
+    isTampered: (facts) => tamper.has(facts),
+  };
+  const packuments = new PackumentService({ config, client, keys, pool, metrics, epochs, ...(options.now ? { now: options.now } : {}) });
+  const tarballs = new TarballService({ config, client, store, metrics, tamper, onTampered: (facts) => packuments.invalidate(facts.name) });
+  const fast = new FastScopeProxy(config);
+  const passthrough = new PublicPassthrough(config);
+  const services: AppServices = { config, metrics, logger, client, packuments, tarballs, tamper };
+  const verified: VerifiedDeps = { config, packuments, tarballs, metrics };
+
+  let ready = false;
+  const expressApp = express();
+  expressApp.disable('x-powered-by');
+  expressApp.set('etag', false);
+  expressApp.use(opsRouter(metrics, () => ready));
+  options.mount?.(expressApp, services);
+  expressApp.get('/', (_req, res) => {
+    sendJson(res, 200, { name: 'countersign', version: VERSION, policy: config.policy.hash, docs: 'https://github.com/countersign/countersign#readme' });
+  });
+  expressApp.use((req, _res, next) => next(new CountersignError('ECS_NOT_FOUND', `no such endpoint: ${req.method} ${req.path}`)));
+  expressApp.use((err: unknown, req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    const error = toCountersignError((err as { type?: string }).type === 'entity.too.large'
+      ? new CountersignError('ECS_BODY_TOO_LARGE', `request body is over the ${config.server.maxRequestBodyBytes}-byte cap (server.maxRequestBody)`)
+      : err);
+    if (error.code === 'ECS_INTERNAL') logger.error({ err, path: req.path }, 'unhandled error');
+    sendError(res, error);
+  });
+
+  async function route(req: IncomingMessage, res: ServerResponse, log: Logger): Promise<void> {
+    const url = req.url ?? '/';
+    const queryAt = url.indexOf('?');
+    const path = queryAt === -1 ? url : url.slice(0, queryAt);
+    const method = req.method ?? 'GET';
+    const info = requestInfo(res);
+    if (isOpsRequest(path, req)) {
+      info.route = 'ops';
+      return void expressApp(req, res);
+    }
+    if (!ready) throw new CountersignError('ECS_NOT_READY', 'countersign is starting or shutting down; retry in a moment');
+    const target = parseNpmPath(path);
+    if (target.kind === 'root' || target.kind === 'special') {
+      if (target.kind === 'special' && isPassthrough(method, path)) return passthrough.handle(req, res);
+      info.route = path.startsWith('/-/countersign/') ? 'api' : 'other';
+      return void expressApp(req, res);
+    }
+    info.route = PACKAGE_ROUTES[target.kind];
+    info.name = target.name;
+    const rule = config.policy.ruleFor(target.name);
+    if (!rule) throw new CountersignError('ECS_NO_RULE', `no policy rule matches ${target.name}; add a catch-all rule (match: ["**"]) to ${config.source}`);
+    if (rule.mode === 'fast') return fast.handle(req, res, rule, target.kind === 'packument' || target.kind === 'manifest');
+    info.mode = 'verify';
+    if (method !== 'GET' && method !== 'HEAD') {
+      if (method === 'PUT' || method === 'DELETE' || method === 'POST') {
+        throw new CountersignError('ECS_PUBLISH_REFUSED', `countersign does not accept ${method} for ${target.name}: it only proxies the public registry for this name; publish internal packages under a fast scope (rules with mode: fast)`);
+      }
+      throw new CountersignError('ECS_METHOD_NOT_ALLOWED', `${method} is not supported on ${path}`);
+    }
+    switch (target.kind) {
+      case 'packument':
+        return servePackument(verified, req, res, target.name, rule);
+      case 'manifest':
+        return serveManifest(verified, req, res, target.name, target.spec, rule);
+      case 'tarball':
+        return serveTarball(verified, req, res, target.name, target.file, rule, log);
+      case 'package-other':
+        throw new CountersignError('ECS_NOT_FOUND', `no such endpoint: ${method} ${path}`);
+    }
+  }
+
+  function accessLog(req: IncomingMessage, res: ServerResponse, id: string, started: number, log: Logger): void {
+    const info = requestInfo(res);
+    const seconds = (performance.now() - started) / 1000;
+    const status = res.writableFinished ? res.statusCode : 499;
+    metrics.requestDuration.observe({ route: info.route, mode: info.mode, status: String(status) }, seconds);
+    const fields = {
+      id,
+      method: req.method,
+      url: req.url,
+      status,
+      ms: Math.round(seconds * 10_000) / 10,
+      route: info.route,
+      mode: info.mode,
+      ...(info.cache ? { cache: info.cache } : {}),
+      ...(info.error ? { code: info.error.code, error: info.error.message } : {}),
+    };
+    if (status >= 500 || status === 499) log.warn(fields, 'request');
+    else log.info(fields, 'request');
+  }
+
+  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: config.server.requestTimeoutMs }, (req, res) => {
+    const started = performance.now();
+    const id = requestId(req);
+    const log = logger.child({ req: id });
+    res.setHeader('x-request-id', id);
+    res.once('close', () => accessLog(req, res, id, started, log));
+    route(req, res, log).catch((err: unknown) => {
+      const error = toCountersignError(err);
+      if (error.code === 'ECS_INTERNAL') log.error({ err }, 'unhandled error');
+      if (!res.writableEnded) sendError(res, error);
+    });
+  });
+
+  let closing: Promise<void> | undefined;
+  const app: App = {
+    server,
+    services,
+    get ready() {
+      return ready;
+    },
+    listen(port = config.server.port, host = config.server.host) {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          ready = true;
+          metrics.ready.set(1);
+          const address = server.address();
+          const bound = typeof address === 'object' && address ? address : { address: host, port };
+          const shownHost = bound.address.includes(':') ? `[${bound.address}]` : bound.address;
+          resolve(`http://${shownHost}:${bound.port}/`);
+        });
+      });
+    },
+    close() {
+      closing ??= (async () => {
+        ready = false;
+        metrics.ready.set(0);
+        const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        const grace = new Promise<void>((resolve) => setTimeout(resolve, config.server.shutdownGraceMs).unref());
+        await Promise.race([stopped, grace]);
+        server.closeAllConnections();
+        fast.close();
+        passthrough.close();
+        await Promise.all([client.close(), pool.close()]);
+      })();
+      return closing;
+    },
+  };
+  return app;
+}

@@ -1,0 +1,308 @@
+import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import { SingleFlight } from '../cache/single-flight.js';
+import type { Config } from '../config/types.js';
+import { CountersignError, isCountersignError } from '../errors.js';
+import type { Metrics } from '../metrics.js';
+import { decide } from '../policy/decide.js';
+import type { Decision } from '../policy/decision.js';
+import type { VerifyRule } from '../policy/types.js';
+import { tarballFileName } from '../registry/name.js';
+import { parsePackument, type ParsedPackument } from '../registry/parse.js';
+import { prepareRender, renderPackument } from '../registry/render.js';
+import type { MalformedVersion, VersionFacts } from '../registry/types.js';
+import type { UpstreamClient } from '../upstream/client.js';
+import type { RegistryKeys } from '../upstream/keys.js';
+import { fetchPackument, packumentPath } from '../upstream/packument.js';
+import { registrySignatureTasks, registrySignatureVerdict, toP256Task, type SignatureTask } from '../verify/registry-signature.js';
+import type { SignaturePool } from '../verify/signature-pool.js';
+import type { RegistryKeySet } from '../verify/types.js';
+import { Variant } from './variant.js';
+
+/** How long "this package does not exist upstream" is remembered. */
+const NOT_FOUND_TTL_MS = 30_000;
+
+/** Anything that changes decisions for a package besides the packument: the trust store, tamper records. */
+export interface DecisionEpochs {
+  /** Changes whenever a decision about `name` may change (new audit, revocation, tamper record). */
+  epochFor(name: string): string;
+  /** True when a download of exactly this name@version+integrity failed verification. */
+  isTampered(facts: VersionFacts): boolean;
+}
+
+/** The served state of one package for one public base URL. */
+export interface PackumentView {
+  readonly name: string;
+  readonly rule: VerifyRule;
+  readonly facts: ReadonlyMap<string, VersionFacts>;
+  readonly decisions: ReadonlyMap<string, Decision>;
+  readonly malformed: readonly MalformedVersion[];
+  readonly distTags: ReadonlyMap<string, string>;
+  readonly full: Variant;
+  readonly abbreviated: Variant;
+  /** Versions served (allowed, or warned). */
+  readonly servedCount: number;
+}
+
+interface CachedView {
+  readonly key: string;
+  readonly validUntil: number;
+  readonly view: PackumentView;
+}
+
+interface Entry {
+  readonly upstream: string;
+  /** The upstream body; undefined when the upstream said the package does not exist. */
+  readonly raw: Buffer | undefined;
+  readonly etag: string | undefined;
+  fetchedAt: number;
+  /** Signature results by `${keyid}\0${message}\0${sig}`; carried over when the packument changes. */
+  readonly signatures: Map<string, boolean>;
+  readonly views: Map<string, CachedView>;
+}
+
+export interface ViewResult {
+  readonly view: PackumentView;
+  /** Served from cache because the upstream failed (its error is the reason). */
+  readonly staleBecause: CountersignError | undefined;
+}
+
+function entrySize(entry: Entry): number {
+  let size = 512 + (entry.raw?.length ?? 0);
+  for (const { view } of entry.views.values()) size += view.full.size + view.abbreviated.size + view.facts.size * 400;
+  return size;
+}
+
+function keysTag(keys: RegistryKeySet | undefined): string {
+  return keys === undefined ? 'none' : `${keys.source}|${keys.keys.map((k) => `${k.keyid}@${k.expires ?? ''}`).join(',')}`;
+}
+
+const UPSTREAM_FAILURES = new Set(['ECS_UPSTREAM_STATUS', 'ECS_UPSTREAM_INVALID_JSON', 'ECS_UPSTREAM_TOO_LARGE', 'ECS_UPSTREAM_RESET', 'ECS_UPSTREAM_UNREACHABLE', 'ECS_UPSTREAM_TIMEOUT']);
+
+export interface PackumentServiceDeps {
+  readonly config: Config;
+  readonly client: UpstreamClient;
+  readonly keys: RegistryKeys;
+  readonly pool: SignaturePool;
+  readonly metrics: Metrics;
+  readonly epochs: DecisionEpochs;
+  readonly now?: () => number;
+}
+
+/**
+ * Fetch → parse → verify → decide → rewrite → serialize, with the upstream body and the served
+ * bytes cached in one LRU bounded by bytes. A warm request does no JSON work.
+ */
+export class PackumentService {
+  readonly #deps: PackumentServiceDeps;
+  readonly #cache: LRUCache<string, Entry>;
+  readonly #flights = new SingleFlight<ViewResult>();
+  readonly #now: () => number;
+
+  constructor(deps: PackumentServiceDeps) {
+    this.#deps = deps;
+    this.#now = deps.now ?? Date.now;
+    this.#cache = new LRUCache<string, Entry>({
+      maxSize: deps.config.packuments.memoryCacheBytes,
+      sizeCalculation: (entry) => Math.max(1, entrySize(entry)),
+      // A single packument bigger than the whole budget is still served, just not kept.
+      maxEntrySize: deps.config.packuments.memoryCacheBytes,
+    });
+  }
+
+  /** The served view of `name`, fetching and verifying as needed. Throws CountersignError. */
+  async view(name: string, rule: VerifyRule, base: string): Promise<ViewResult> {
+    const cached = this.#warm(name, rule, base);
+    if (cached) {
+      this.#deps.metrics.cacheRequests.inc({ cache: 'packument', result: 'hit' });
+      return { view: cached, staleBecause: undefined };
+    }
+    return this.#flights.run(`${rule.upstream}\0${name}\0${base}`, () => this.#load(name, rule, base));
+  }
+
+  /**
+   * One version's manifest as served (tarball URL rewritten), from the cached upstream body.
+   * Callers check the decision first; this only reads.
+   */
+  manifestJson(view: PackumentView, base: string, version: string): string | undefined {
+    const entry = this.#cache.get(this.#entryKey(view.rule.upstream, view.name));
+    if (entry?.raw === undefined) return undefined;
+    const parsed = parsePackument(parseJson(entry.raw, view.name, view.rule.upstream), view.name);
+    const manifest = parsed.versions.get(version);
+    if (manifest === undefined) return undefined;
+    const tarball = `${base}${view.name}/-/${tarballFileName(view.name, version)}`;
+    return JSON.stringify({ ...manifest, dist: { ...(manifest['dist'] as Record<string, unknown>), tarball } });
+  }
+
+  /** Drops what is cached for a package (a tarball of it failed verification). */
+  invalidate(name: string): void {
+    for (const upstream of this.#deps.config.upstreams.keys()) this.#cache.delete(`${upstream}\0${name}`);
+  }
+
+  get cachedBytes(): number {
+    return this.#cache.calculatedSize;
+  }
+
+  #entryKey(upstream: string, name: string): string {
+    return `${upstream}\0${name}`;
+  }
+
+  #isFresh(entry: Entry, now: number): boolean {
+    const ttl = entry.raw === undefined ? Math.min(NOT_FOUND_TTL_MS, this.#deps.config.packuments.maxAgeMs) : this.#deps.config.packuments.maxAgeMs;
+    return now - entry.fetchedAt < ttl;
+  }
+
+  #viewKey(name: string, keys: RegistryKeySet | undefined): string {
+    return `${this.#deps.config.policy.hash}|${this.#deps.epochs.epochFor(name)}|${keysTag(keys)}`;
+  }
+
+  /** A cached view that is still right for now, without touching the upstream or awaiting anything. */
+  #warm(name: string, rule: VerifyRule, base: string): PackumentView | undefined {
+    const entry = this.#cache.get(this.#entryKey(rule.upstream, name));
+    const now = this.#now();
+    if (!entry || entry.raw === undefined || !this.#isFresh(entry, now)) return undefined;
+    const cached = entry.views.get(base);
+    if (!cached || now >= cached.validUntil) return undefined;
+    // The keys tag is part of the key; when keys are fetched lazily this reads the last copy.
+    if (!cached.key.startsWith(`${this.#deps.config.policy.hash}|${this.#deps.epochs.epochFor(name)}|`)) return undefined;
+    return cached.view;
+  }
+
+  async #load(name: string, rule: VerifyRule, base: string): Promise<ViewResult> {
+    const { config, metrics } = this.#deps;
+    const upstream = this.#deps.client.upstream(rule.upstream);
+    const key = this.#entryKey(upstream.name, name);
+    const now = this.#now();
+    let entry = this.#cache.get(key);
+    let parsedDoc: unknown;
+    let staleBecause: CountersignError | undefined;
+
+    if (!entry || !this.#isFresh(entry, now)) {
+      try {
+        const fetched = await fetchPackument(this.#deps.client, upstream.name, name, {
+          etag: entry?.raw !== undefined ? entry.etag : undefined,
+          maxBytes: config.packuments.maxSizeBytes,
+        });
+        if (fetched.status === 'not-modified' && entry) {
+          entry.fetchedAt = this.#now();
+          metrics.cacheRequests.inc({ cache: 'packument', result: 'revalidated' });
+        } else if (fetched.status === 'ok') {
+          parsedDoc = parseJson(fetched.body, name, upstream.name);
+          entry = { upstream: upstream.name, raw: fetched.body, etag: fetched.etag, fetchedAt: this.#now(), signatures: entry?.signatures ?? new Map(), views: new Map() };
+          metrics.cacheRequests.inc({ cache: 'packument', result: 'miss' });
+        } else {
+          entry = { upstream: upstream.name, raw: undefined, etag: undefined, fetchedAt: this.#now(), signatures: new Map(), views: new Map() };
+          metrics.cacheRequests.inc({ cache: 'packument', result: 'miss' });
+        }
+        this.#cache.set(key, entry);
+      } catch (err) {
+        const usable = entry?.raw !== undefined && now - entry.fetchedAt < config.packuments.staleIfErrorMs;
+        if (!usable || !isCountersignError(err) || !UPSTREAM_FAILURES.has(err.code)) throw err;
+        staleBecause = err;
+        metrics.cacheRequests.inc({ cache: 'packument', result: 'stale' });
+      }
+    }
+    if (!entry || entry.raw === undefined) {
+      throw new CountersignError('ECS_NOT_FOUND', `${name} is not in upstream ${upstream.name}`);
+    }
+
+    const keys = await this.#deps.keys.keysFor(upstream);
+    const viewKey = this.#viewKey(name, keys);
+    const cached = entry.views.get(base);
+    if (cached && cached.key === viewKey && this.#now() < cached.validUntil) return { view: cached.view, staleBecause };
+
+    const started = performance.now();
+    const computed = await this.#compute(name, rule, base, entry, parsedDoc ?? parseJson(entry.raw, name, upstream.name), keys);
+    metrics.rewriteDuration.observe((performance.now() - started) / 1000);
+    entry.views.set(base, { key: viewKey, ...computed });
+    this.#cache.set(key, entry);
+    return { view: computed.view, staleBecause };
+  }
+
+  async #compute(
+    name: string,
+    rule: VerifyRule,
+    base: string,
+    entry: Entry,
+    doc: unknown,
+    keys: RegistryKeySet | undefined,
+  ): Promise<{ view: PackumentView; validUntil: number }> {
+    const { metrics, epochs, client } = this.#deps;
+    const parsed = parsePackument(doc, name);
+    await this.#verifySignatures(parsed, keys, entry.signatures);
+
+    const policyStarted = performance.now();
+    const now = this.#now();
+    const decisions = new Map<string, Decision>();
+    const served = new Set<string>();
+    let validUntil = Number.POSITIVE_INFINITY;
+    const isValid = (key: { keyid: string }, message: string, sig: string) => entry.signatures.get(`${key.keyid}\0${message}\0${sig}`) === true;
+    for (const [version, facts] of parsed.facts) {
+      const tarballUpstream = facts.tarball === undefined ? undefined : client.upstreamForUrl(facts.tarball);
+      const decision = decide(rule, {
+        facts,
+        signature: registrySignatureVerdict(facts, keys, isValid),
+        tarballOriginAllowed: tarballUpstream !== undefined,
+        tampered: epochs.isTampered(facts),
+        now,
+      });
+      decisions.set(version, decision);
+      if (decision.allowed) served.add(version);
+      if (decision.revisitAt !== undefined) validUntil = Math.min(validUntil, decision.revisitAt);
+      for (const reason of decision.reasons) if (!decision.allowed) metrics.versionsHidden.inc({ reason });
+    }
+    for (const _ of parsed.malformed) metrics.versionsHidden.inc({ reason: 'malformed' });
+    metrics.verificationDuration.observe({ check: 'policy' }, (performance.now() - policyStarted) / 1000);
+
+    const prepared = prepareRender(parsed, (pkg, version) => `${base}${pkg}/-/${tarballFileName(pkg, version)}`);
+    const full = renderPackument(prepared, served, 'full');
+    const abbreviated = renderPackument(prepared, served, 'abbreviated');
+    const tag = createHash('sha256')
+      .update(`${entry.etag ?? createHash('sha1').update(entry.raw!).digest('hex')}|${this.#viewKey(name, keys)}|${base}|${[...served].join(',')}`)
+      .digest('base64url')
+      .slice(0, 27);
+    const view: PackumentView = {
+      name,
+      rule,
+      facts: parsed.facts,
+      decisions,
+      malformed: parsed.malformed,
+      distTags: full.distTags,
+      full: new Variant(full.body, `${tag}-f`, 'application/json'),
+      abbreviated: new Variant(abbreviated.body, `${tag}-a`, 'application/vnd.npm.install-v1+json'),
+      servedCount: served.size,
+    };
+    return { view, validUntil };
+  }
+
+  async #verifySignatures(parsed: ParsedPackument, keys: RegistryKeySet | undefined, results: Map<string, boolean>): Promise<void> {
+    const todo: SignatureTask[] = [];
+    for (const facts of parsed.facts.values()) {
+      for (const task of registrySignatureTasks(facts, keys)) {
+        if (!results.has(`${task.key.keyid}\0${task.message}\0${task.sig}`)) todo.push(task);
+      }
+    }
+    if (todo.length === 0) return;
+    const started = performance.now();
+    const valid = await this.#deps.pool.verifyMany(todo.map(toP256Task));
+    this.#deps.metrics.verificationDuration.observe({ check: 'registry-signature' }, (performance.now() - started) / 1000);
+    todo.forEach((task, i) => results.set(`${task.key.keyid}\0${task.message}\0${task.sig}`, valid[i] === true));
+    // Results for versions that left the packument are dropped, so the map stays bounded by it.
+    if (results.size > todo.length * 2 + parsed.facts.size * 2) {
+      const live = new Set(todo.map((t) => `${t.key.keyid}\0${t.message}\0${t.sig}`));
+      for (const facts of parsed.facts.values()) for (const t of registrySignatureTasks(facts, keys)) live.add(`${t.key.keyid}\0${t.message}\0${t.sig}`);
+      for (const k of results.keys()) if (!live.has(k)) results.delete(k);
+    }
+  }
+}
+
+function parseJson(body: Buffer, name: string, upstream: string): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (err) {
+    throw new CountersignError('ECS_UPSTREAM_INVALID_JSON', `upstream ${upstream} sent a packument for ${name} that is not valid JSON: ${(err as Error).message}`, {
+      cause: err,
+      details: { path: packumentPath(name) },
+    });
+  }
+}

@@ -1,0 +1,84 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { toCountersignError, type CountersignError } from '../errors.js';
+import { requestInfo } from './context.js';
+import type { Variant } from './variant.js';
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+    ...headers,
+  });
+  res.end(res.req.method === 'HEAD' ? undefined : text);
+}
+
+/**
+ * The npm client prints `error` from a JSON body next to the status, so it carries the whole
+ * reason in one line; `code` is for scripts.
+ */
+export function sendError(res: ServerResponse, err: unknown, extra: Record<string, unknown> = {}): CountersignError {
+  const error = toCountersignError(err);
+  requestInfo(res).error = error;
+  if (res.headersSent) {
+    // Too late for a status: cut the connection so that the client sees an incomplete body.
+    res.destroy(error);
+    return error;
+  }
+  const headers: Record<string, string> = {};
+  if (error.status === 405) headers.allow = 'GET, HEAD';
+  sendJson(res, error.status, { error: error.message, code: error.code, ...extra }, headers);
+  return error;
+}
+
+export function acceptsGzip(req: IncomingMessage): boolean {
+  const header = req.headers['accept-encoding'];
+  if (typeof header !== 'string') return false;
+  return /(?:^|,)\s*gzip\s*(?:;\s*q\s*=\s*(?:1(?:\.0*)?|0?\.\d*[1-9]\d*))?\s*(?:,|$)/i.test(header);
+}
+
+export function wantsAbbreviated(req: IncomingMessage): boolean {
+  const accept = req.headers.accept;
+  return typeof accept === 'string' && accept.includes('application/vnd.npm.install-v1+json') && !/install-v1\+json\s*;\s*q\s*=\s*0(?:\.0*)?\s*(?:,|$)/.test(accept);
+}
+
+export function etagMatches(req: IncomingMessage, etag: string): boolean {
+  const header = req.headers['if-none-match'];
+  if (typeof header !== 'string') return false;
+  if (header.trim() === '*') return true;
+  return header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
+}
+
+export interface VariantOptions {
+  readonly maxAgeSeconds: number;
+  readonly extraHeaders?: Record<string, string>;
+}
+
+/** Writes a cached packument form: 304 on a matching ETag, gzip when asked, no JSON work. */
+export function sendVariant(req: IncomingMessage, res: ServerResponse, variant: Variant, options: VariantOptions): void | Promise<void> {
+  const gzip = variant.compressible && acceptsGzip(req);
+  const etag = gzip ? variant.gzipEtag : variant.etag;
+  const headers: Record<string, string | number> = {
+    'content-type': variant.contentType,
+    'cache-control': `public, max-age=${options.maxAgeSeconds}, must-revalidate`,
+    vary: 'Accept, Accept-Encoding',
+    etag,
+    ...options.extraHeaders,
+  };
+  if (etagMatches(req, etag) || (gzip && etagMatches(req, variant.etag))) {
+    res.writeHead(304, headers);
+    res.end();
+    return;
+  }
+  const write = (body: Buffer) => {
+    if (gzip) headers['content-encoding'] = 'gzip';
+    headers['content-length'] = body.length;
+    res.writeHead(200, headers);
+    res.end(req.method === 'HEAD' ? undefined : body);
+  };
+  if (!gzip) return write(variant.identity);
+  const ready = variant.gzipped;
+  if (ready) return write(ready);
+  return variant.gzip().then(write);
+}

@@ -1,0 +1,113 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Config } from '../../config/types.js';
+import { CountersignError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import type { Metrics } from '../../metrics.js';
+import type { Decision, HideReason } from '../../policy/decision.js';
+import type { VerifyRule } from '../../policy/types.js';
+import { isValidVersion, versionFromTarballFile } from '../../registry/name.js';
+import { expectedDigest } from '../../verify/integrity.js';
+import { requestInfo } from '../context.js';
+import type { PackumentService, PackumentView, ViewResult } from '../packument-service.js';
+import { publicBase } from '../public-url.js';
+import { sendJson, sendVariant, wantsAbbreviated } from '../respond.js';
+import type { TarballService } from '../tarball-service.js';
+
+export interface VerifiedDeps {
+  readonly config: Config;
+  readonly packuments: PackumentService;
+  readonly tarballs: TarballService;
+  readonly metrics: Metrics;
+  /** Records that a client wanted a hidden version (the audit queue); optional. */
+  readonly onHiddenRequested?: (name: string, version: string, decision: Decision, req: IncomingMessage) => void;
+}
+
+/** "3 × signature-invalid, 1 × release-age", most frequent first. */
+function reasonCounts(reasonLists: Iterable<readonly HideReason[]>): string {
+  const counts = new Map<HideReason, number>();
+  for (const list of reasonLists) for (const r of list) counts.set(r, (counts.get(r) ?? 0) + 1);
+  return [...counts].sort((a, b) => b[1] - a[1]).map(([reason, n]) => `${n} × ${reason}`).join(', ');
+}
+
+function staleHeaders(result: ViewResult): Record<string, string> {
+  if (!result.staleBecause) return {};
+  return { warning: '110 countersign "Response is Stale"', 'x-countersign-stale': result.staleBecause.code };
+}
+
+function assertServable(view: PackumentView): void {
+  if (view.servedCount > 0) return;
+  const total = view.decisions.size + view.malformed.length;
+  if (total === 0) throw new CountersignError('ECS_NOT_FOUND', `${view.name} has no versions upstream (unpublished?)`);
+  const reasons = reasonCounts([...[...view.decisions.values()].map((d) => d.reasons), ...view.malformed.map((): HideReason[] => ['malformed'])]);
+  throw new CountersignError(
+    'ECS_ALL_VERSIONS_HIDDEN',
+    `all ${total} versions of ${view.name} are hidden by policy rule ${view.rule.index} (${reasons}); ` +
+      `see GET /-/countersign/v1/status/${view.name}/<version> for each check, or ask an auditor to review it (countersign queue)`,
+    { details: { name: view.name, hidden: total } },
+  );
+}
+
+function hiddenError(view: PackumentView, version: string, decision: Decision): CountersignError {
+  return new CountersignError('ECS_VERSION_HIDDEN', `${decision.summary}; see /-/countersign/v1/status/${view.name}/${version}`, {
+    details: { name: view.name, version, reasons: decision.reasons },
+  });
+}
+
+async function loadView(deps: VerifiedDeps, req: IncomingMessage, res: ServerResponse, name: string, rule: VerifyRule): Promise<ViewResult> {
+  const result = await deps.packuments.view(name, rule, publicBase(req, deps.config));
+  if (result.staleBecause) requestInfo(res).cache = 'stale';
+  return result;
+}
+
+export async function servePackument(deps: VerifiedDeps, req: IncomingMessage, res: ServerResponse, name: string, rule: VerifyRule): Promise<void> {
+  const result = await loadView(deps, req, res, name, rule);
+  assertServable(result.view);
+  const variant = wantsAbbreviated(req) ? result.view.abbreviated : result.view.full;
+  await sendVariant(req, res, variant, {
+    maxAgeSeconds: Math.floor(deps.config.packuments.clientMaxAgeMs / 1000),
+    extraHeaders: staleHeaders(result),
+  });
+}
+
+/** `/name/1.2.3` or `/name/<tag>`: one manifest, when its version is served. */
+export async function serveManifest(deps: VerifiedDeps, req: IncomingMessage, res: ServerResponse, name: string, spec: string, rule: VerifyRule): Promise<void> {
+  const result = await loadView(deps, req, res, name, rule);
+  const { view } = result;
+  const version = isValidVersion(spec) ? spec : view.distTags.get(spec);
+  if (version === undefined) {
+    if (/^[A-Za-z0-9._~-]{1,128}$/.test(spec)) throw new CountersignError('ECS_NOT_FOUND', `${name} has no served version or dist-tag "${spec}"`);
+    throw new CountersignError('ECS_BAD_VERSION', `"${spec.slice(0, 64)}" is neither a version nor a dist-tag`);
+  }
+  const decision = view.decisions.get(version);
+  if (!decision) throw new CountersignError('ECS_NOT_FOUND', `${name}@${version} does not exist upstream`);
+  if (!decision.allowed) {
+    deps.onHiddenRequested?.(name, version, decision, req);
+    throw hiddenError(view, version, decision);
+  }
+  const body = deps.packuments.manifestJson(view, publicBase(req, deps.config), version);
+  if (body === undefined) throw new CountersignError('ECS_NOT_FOUND', `${name}@${version} does not exist upstream`);
+  sendJson(res, 200, JSON.parse(body), { 'cache-control': `public, max-age=${Math.floor(deps.config.packuments.clientMaxAgeMs / 1000)}`, ...staleHeaders(result) });
+}
+
+export async function serveTarball(deps: VerifiedDeps, req: IncomingMessage, res: ServerResponse, name: string, file: string, rule: VerifyRule, log: Logger): Promise<void> {
+  const version = versionFromTarballFile(name, file);
+  const { view } = await loadView(deps, req, res, name, rule);
+  const decision = view.decisions.get(version);
+  const facts = view.facts.get(version);
+  if (!decision || !facts) {
+    const malformed = view.malformed.find((m) => m.version === version);
+    if (malformed) throw new CountersignError('ECS_VERSION_HIDDEN', `${name}@${version} is hidden: its metadata is malformed (${malformed.reason})`);
+    throw new CountersignError('ECS_NOT_FOUND', `${name}@${version} does not exist upstream`);
+  }
+  if (!decision.allowed) {
+    deps.metrics.tarballsBlocked.inc({ reason: decision.reasons[0] ?? 'policy' });
+    deps.onHiddenRequested?.(name, version, decision, req);
+    throw hiddenError(view, version, decision);
+  }
+  if (decision.warned) log.warn({ name, version, reasons: decision.reasons }, `serving a version that fails the policy (onViolation: warn): ${decision.summary}`);
+  const expected = expectedDigest(facts, rule.require.base.integrity);
+  if (!expected) {
+    throw new CountersignError('ECS_VERSION_HIDDEN', `${name}@${version} has no usable integrity to verify its tarball against`);
+  }
+  await deps.tarballs.serve(req, res, facts, expected, log);
+}

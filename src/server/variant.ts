@@ -1,0 +1,53 @@
+import { promisify } from 'node:util';
+import { gzip as gzipCallback, constants } from 'node:zlib';
+
+const gzip = promisify(gzipCallback);
+
+/** Below this, gzip saves too little to be worth a CPU cycle. */
+const GZIP_MIN_BYTES = 1024;
+
+/**
+ * One serialized form of a packument (full or abbreviated), with its ETag and a gzip copy made on
+ * first demand and then kept, so that a warm request only writes cached bytes.
+ */
+export class Variant {
+  readonly identity: Buffer;
+  readonly etag: string;
+  readonly contentType: string;
+  #gzip: Buffer | undefined;
+  #gzipping: Promise<Buffer> | undefined;
+
+  constructor(body: string, tag: string, contentType: string) {
+    this.identity = Buffer.from(body, 'utf8');
+    this.etag = `"${tag}"`;
+    this.contentType = contentType;
+  }
+
+  get gzipEtag(): string {
+    return `${this.etag.slice(0, -1)}-gz"`;
+  }
+
+  get compressible(): boolean {
+    return this.identity.length >= GZIP_MIN_BYTES;
+  }
+
+  /** Bytes held, counting the gzip copy (or a quarter of the body for the copy still to come). */
+  get size(): number {
+    return this.identity.length + (this.#gzip?.length ?? (this.compressible ? this.identity.length >> 2 : 0));
+  }
+
+  /** The gzip copy if it exists already (no await on the hot path). */
+  get gzipped(): Buffer | undefined {
+    return this.#gzip;
+  }
+
+  gzip(): Promise<Buffer> {
+    if (this.#gzip) return Promise.resolve(this.#gzip);
+    this.#gzipping ??= gzip(this.identity, { level: constants.Z_DEFAULT_COMPRESSION }).then((buf) => {
+      this.#gzip = buf;
+      this.#gzipping = undefined;
+      return buf;
+    });
+    return this.#gzipping;
+  }
+}
