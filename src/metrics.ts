@@ -69,6 +69,12 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly auditQueueDepth = new Gauge({
+    name: 'countersign_audit_queue_depth',
+    help: 'Hidden versions that clients asked for and that await an audit.',
+    registers: [this.registry],
+  });
+
   readonly ready = new Gauge({
     name: 'countersign_ready',
     help: '1 when the store is open and the policy loaded (what /readyz answers), else 0.',
