@@ -9,12 +9,14 @@ export interface ErrorSpec {
   readonly status: number;
   /** One line for the README table: when this happens. */
   readonly summary: string;
+  /** Only the CLI and start-up report it (exit code 2); no client ever receives it. */
+  readonly cliOnly?: true;
 }
 
 export const ERROR_CATALOG = {
-  ECS_CONFIG_INVALID: { status: 500, summary: 'The config file does not match the schema; start-up stops (exit 2).' },
-  ECS_CONFIG_NOT_FOUND: { status: 500, summary: 'The config file could not be read; start-up stops (exit 2).' },
-  ECS_USAGE: { status: 400, summary: 'A CLI command was called with missing or malformed arguments (exit 2).' },
+  ECS_CONFIG_INVALID: { status: 500, cliOnly: true, summary: 'The config file does not match the schema; start-up stops (exit 2).' },
+  ECS_CONFIG_NOT_FOUND: { status: 500, cliOnly: true, summary: 'The config file could not be read; start-up stops (exit 2).' },
+  ECS_USAGE: { status: 400, cliOnly: true, summary: 'A CLI command was called with missing or malformed arguments (exit 2).' },
   ECS_BAD_NAME: { status: 400, summary: 'The package name in the URL is not a valid npm name.' },
   ECS_BAD_PATH: { status: 400, summary: 'The URL has traversal, control characters or extra segments.' },
   ECS_BAD_HOST: { status: 400, summary: 'The Host (or X-Forwarded-Host) header cannot form a public URL; set server.publicUrl.' },

@@ -183,7 +183,8 @@ export function parseConfig(text: string, file: string, options: { env?: NodeJS.
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: true });
   if (doc.errors.length > 0) {
-    throw configError(file, doc.errors.map((e) => ({
+    // After the first syntax error the parser's later complaints are mostly echoes of it.
+    throw configError(file, doc.errors.slice(0, 3).map((e) => ({
       path: [],
       message: e.message.split('\n')[0] ?? e.message,
       where: e.linePos ? `${e.linePos[0].line}:${e.linePos[0].col}` : undefined,

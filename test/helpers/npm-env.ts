@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /**
  * Environments and runners for real package-manager processes. The parent may be `npm test`, which
@@ -47,7 +47,10 @@ export function run(command: string, args: string[], options: { cwd: string; env
 export interface Sandbox {
   readonly dir: string;
   readonly cache: string;
+  /** Empty user config. */
   readonly npmrc: string;
+  /** Empty global config (npm refuses one file for both). */
+  readonly globalNpmrc: string;
 }
 
 export function makeSandbox(prefix = 'cs-e2e-'): Sandbox {
@@ -57,8 +60,10 @@ export function makeSandbox(prefix = 'cs-e2e-'): Sandbox {
   mkdirSync(dir);
   mkdirSync(cache);
   const npmrc = join(root, 'npmrc');
+  const globalNpmrc = join(root, 'global-npmrc');
   writeFileSync(npmrc, '');
-  return { dir, cache, npmrc };
+  writeFileSync(globalNpmrc, '');
+  return { dir, cache, npmrc, globalNpmrc };
 }
 
 /** `npm <args>` with the sandbox's cache and config, against `registry`. */
@@ -68,16 +73,16 @@ export function npm(box: Sandbox, registry: string, args: string[], extraEnv: Re
     '--registry', registry,
     '--cache', box.cache,
     '--userconfig', box.npmrc,
-    '--globalconfig', box.npmrc,
+    '--globalconfig', box.globalNpmrc,
     '--no-audit', '--no-fund', '--no-update-notifier', '--loglevel', 'error',
     '--fetch-retries', '0',
   ], { cwd: box.dir, env: cleanEnv({ HOME: dirname(box.cache), ...extraEnv }) });
 }
 
-const requireHere = createRequire(import.meta.url);
+/** The repository root (dist/test/helpers → three levels up). */
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
 /** The pnpm and yarn (classic) CLIs installed as devDependencies. */
 export function toolBin(tool: 'pnpm' | 'yarn'): string {
-  const pkg = requireHere.resolve(`${tool}/package.json`);
-  return tool === 'pnpm' ? join(dirname(pkg), 'bin', 'pnpm.cjs') : join(dirname(pkg), 'bin', 'yarn.js');
+  return join(ROOT, 'node_modules', tool, 'bin', tool === 'pnpm' ? 'pnpm.cjs' : 'yarn.js');
 }

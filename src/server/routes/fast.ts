@@ -8,7 +8,7 @@ import { upstreamError } from '../../upstream/errors.js';
 import { USER_AGENT } from '../../upstream/client.js';
 import { requestInfo } from '../context.js';
 import { publicBase } from '../public-url.js';
-import { limitBody } from '../body-limit.js';
+import { cappedBody, keepHeaders } from '../body-limit.js';
 import { sendError } from '../respond.js';
 
 /** Response headers that describe the upstream's framing, not the body we send. */
@@ -47,16 +47,6 @@ export class FastScopeProxy {
         if ('writeHead' in res) sendError(res as ServerResponse, error);
         else res.destroy();
       });
-      proxy.on('proxyReq', (proxyReq, req) => {
-        const pending = this.#pending.get(req);
-        if (!pending) return;
-        proxyReq.removeHeader('cookie');
-        proxyReq.setHeader('user-agent', String(req.headers['user-agent'] ?? USER_AGENT));
-        if (!pending.rule.forwardAuth) {
-          proxyReq.removeHeader('authorization');
-          if (pending.upstream.token !== undefined) proxyReq.setHeader('authorization', `Bearer ${pending.upstream.token}`);
-        }
-      });
     }
     this.#rewriting.on('proxyRes', (proxyRes, req, res) => this.#rewrite(proxyRes, req, res));
   }
@@ -69,7 +59,11 @@ export class FastScopeProxy {
     const base = publicBase(req, this.#config);
     this.#pending.set(req, { rule, upstream, base });
     // Publishes carry whole tarballs in JSON; the cap keeps one client from filling memory.
-    limitBody(req, res, this.#config.server.maxRequestBodyBytes);
+    const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : cappedBody(req, res, this.#config.server.maxRequestBodyBytes);
+    // Set on the request itself, before http-proxy copies the headers.
+    keepHeaders(req, (name) => name !== 'cookie' && (rule.forwardAuth || name !== 'authorization'));
+    if (!rule.forwardAuth && upstream.token !== undefined) req.headers.authorization = `Bearer ${upstream.token}`;
+    req.headers['user-agent'] ??= USER_AGENT;
     const target = upstream.url + (req.url ?? '/').slice(1);
     const options = {
       target,
@@ -77,6 +71,7 @@ export class FastScopeProxy {
       proxyTimeout: upstream.bodyIdleTimeoutMs,
       timeout: this.#config.server.requestTimeoutMs,
       ...(packument && req.method === 'GET' ? { headers: { 'accept-encoding': 'identity' } } : {}),
+      ...(body ? { buffer: body } : {}),
     };
     if (packument && req.method === 'GET') this.#rewriting.web(req, res, options);
     else this.#piping.web(req, res, options);

@@ -5,7 +5,7 @@ import type { Config, UpstreamConfig } from '../../config/types.js';
 import { USER_AGENT } from '../../upstream/client.js';
 import { upstreamError } from '../../upstream/errors.js';
 import { requestInfo } from '../context.js';
-import { limitBody } from '../body-limit.js';
+import { cappedBody, keepHeaders } from '../body-limit.js';
 import { sendError } from '../respond.js';
 
 /** Registry-wide endpoints npm calls that carry nothing to verify: search, audit, ping. */
@@ -40,13 +40,6 @@ export class PublicPassthrough {
     this.#upstream = publicUpstream(config);
     const options = { keepAlive: true, maxSockets: this.#upstream.connections };
     this.#agent = this.#upstream.url.startsWith('https:') ? new HttpsAgent(options) : new HttpAgent(options);
-    this.#proxy.on('proxyReq', (proxyReq) => {
-      for (const header of proxyReq.getHeaderNames()) {
-        if (!FORWARDED.has(header) && header !== 'host') proxyReq.removeHeader(header);
-      }
-      proxyReq.setHeader('user-agent', USER_AGENT);
-      if (this.#upstream.token !== undefined) proxyReq.setHeader('authorization', `Bearer ${this.#upstream.token}`);
-    });
     this.#proxy.on('error', (err, _req, res) => {
       const error = upstreamError(err, this.#upstream.name, 'a passthrough request', false);
       if ('writeHead' in res) sendError(res as ServerResponse, error);
@@ -58,12 +51,18 @@ export class PublicPassthrough {
     const info = requestInfo(res);
     info.route = 'passthrough';
     info.mode = 'public';
-    limitBody(req, res, this.#config.server.maxRequestBodyBytes);
+    const body = req.method === 'GET' || req.method === 'HEAD' ? undefined : cappedBody(req, res, this.#config.server.maxRequestBodyBytes);
+    // Stripped on the request itself, before http-proxy copies the headers: credentials and
+    // cookies of the client never reach the public upstream.
+    keepHeaders(req, (name) => FORWARDED.has(name));
+    req.headers['user-agent'] = USER_AGENT;
+    if (this.#upstream.token !== undefined) req.headers.authorization = `Bearer ${this.#upstream.token}`;
     this.#proxy.web(req, res, {
       target: this.#upstream.url + (req.url ?? '/').slice(1),
       agent: this.#agent,
       proxyTimeout: this.#upstream.headersTimeoutMs,
       timeout: this.#config.server.requestTimeoutMs,
+      ...(body ? { buffer: body } : {}),
     });
   }
 
