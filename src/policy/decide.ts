@@ -12,7 +12,7 @@ import type { RequireSet, SignatureMode, VerifyRule } from './types.js';
 export interface DecisionInput {
   readonly facts: VersionFacts;
   readonly signature: SignatureVerdict;
-  /** `dist.tarball` is on the origin of a configured upstream. */
+  /** `dist.tarball` is on the origin of the rule's upstream (the only place it may be fetched from). */
   readonly tarballOriginAllowed: boolean;
   /** A download of this exact integrity already failed verification. */
   readonly tampered: boolean;
@@ -61,14 +61,14 @@ function evaluateSet(set: RequireSet, input: DecisionInput): CheckOutcome[] {
   return outcomes;
 }
 
-function unconditional(input: DecisionInput): CheckOutcome[] {
+function unconditional(rule: VerifyRule, input: DecisionInput): CheckOutcome[] {
   const { facts } = input;
   const outcomes: CheckOutcome[] = [];
   if (input.tampered) {
     outcomes.push({ check: 'tamper', ok: false, reason: 'tampered', detail: 'its tarball failed integrity verification when countersign downloaded it' });
   }
   if (!input.tarballOriginAllowed) {
-    const where = facts.tarball === undefined ? 'it has no dist.tarball' : `dist.tarball is not on a configured upstream (${originOf(facts.tarball)})`;
+    const where = facts.tarball === undefined ? 'it has no dist.tarball' : `dist.tarball is on ${originOf(facts.tarball)}, not on upstream ${rule.upstream} that serves it`;
     outcomes.push({ check: 'tarball-origin', ok: false, reason: 'tarball-origin', detail: where });
   }
   return outcomes;
@@ -95,7 +95,7 @@ function earliest(outcomes: readonly CheckOutcome[]): number | undefined {
 
 /** Applies a verify rule to one version. Pure: same input, same decision. */
 export function decide(rule: VerifyRule, input: DecisionInput): Decision {
-  const base = [...unconditional(input), ...evaluateSet(rule.require.base, input)];
+  const base = [...unconditional(rule, input), ...evaluateSet(rule.require.base, input)];
   const alternatives = rule.require.anyOf.map((set) => evaluateSet(set, input));
   const anyOfPassed = alternatives.length === 0 || alternatives.some((outcomes) => failed(outcomes).length === 0);
 

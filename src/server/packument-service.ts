@@ -19,6 +19,9 @@ import type { SignaturePool } from '../verify/signature-pool.js';
 import type { RegistryKeySet } from '../verify/types.js';
 import { Variant } from './variant.js';
 
+/** Served forms kept per package, one per public base URL. */
+const MAX_VIEWS_PER_PACKAGE = 4;
+
 /** How long "this package does not exist upstream" is remembered. */
 const NOT_FOUND_TTL_MS = 30_000;
 
@@ -214,6 +217,9 @@ export class PackumentService {
     const started = performance.now();
     const computed = await this.#compute(name, rule, base, entry, parsedDoc ?? parseJson(entry.raw, name, upstream.name), keys);
     metrics.rewriteDuration.observe((performance.now() - started) / 1000);
+    // Views are per public base URL; without server.publicUrl the base comes from the Host header,
+    // so a client sending many hosts must not multiply what a package holds in memory.
+    if (!entry.views.has(base) && entry.views.size >= MAX_VIEWS_PER_PACKAGE) entry.views.delete(entry.views.keys().next().value!);
     entry.views.set(base, { key: viewKey, ...computed });
     this.#cache.set(key, entry);
     return { view: computed.view, staleBecause };
@@ -228,6 +234,7 @@ export class PackumentService {
     keys: RegistryKeySet | undefined,
   ): Promise<{ view: PackumentView; validUntil: number }> {
     const { metrics, epochs, client } = this.#deps;
+    const upstream = client.upstream(rule.upstream);
     const parsed = parsePackument(doc, name);
     await this.#verifySignatures(parsed, keys, entry.signatures);
 
@@ -238,11 +245,12 @@ export class PackumentService {
     let validUntil = Number.POSITIVE_INFINITY;
     const isValid = (key: { keyid: string }, message: string, sig: string) => entry.signatures.get(`${key.keyid}\0${message}\0${sig}`) === true;
     for (const [version, facts] of parsed.facts) {
-      const tarballUpstream = facts.tarball === undefined ? undefined : client.upstreamForUrl(facts.tarball);
       const decision = decide(rule, {
         facts,
         signature: registrySignatureVerdict(facts, keys, isValid),
-        tarballOriginAllowed: tarballUpstream !== undefined,
+        // Only the rule's own upstream: a public packument must not make us fetch, with an
+        // internal registry's token, a tarball from that internal registry.
+        tarballOriginAllowed: facts.tarball !== undefined && originOf(facts.tarball) === upstream.origin,
         tampered: epochs.isTampered(facts),
         now,
       });
@@ -293,6 +301,14 @@ export class PackumentService {
       for (const facts of parsed.facts.values()) for (const t of registrySignatureTasks(facts, keys)) live.add(`${t.key.keyid}\0${t.message}\0${t.sig}`);
       for (const k of results.keys()) if (!live.has(k)) results.delete(k);
     }
+  }
+}
+
+function originOf(url: string): string | undefined {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return undefined;
   }
 }
 

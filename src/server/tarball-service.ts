@@ -50,7 +50,8 @@ export class TarballService {
     this.#memoryEntryMax = Math.floor(deps.config.tarballs.memoryCacheBytes / 8);
   }
 
-  async serve(req: IncomingMessage, res: ServerResponse, facts: VersionFacts, expected: ExpectedDigest, log: Logger): Promise<void> {
+  /** `upstream` is the verify rule's upstream: the only one this tarball may come from. */
+  async serve(req: IncomingMessage, res: ServerResponse, facts: VersionFacts, expected: ExpectedDigest, upstream: string, log: Logger): Promise<void> {
     const info = requestInfo(res);
     const cacheable = expected.algorithm === 'sha512';
     const etag = `"${expected.algorithm}-${expected.hex.slice(0, 32)}"`;
@@ -71,7 +72,7 @@ export class TarballService {
       }
     }
     info.cache = 'miss';
-    return this.#fetchAndVerify(req, res, facts, expected, etag, log);
+    return this.#fetchAndVerify(req, res, facts, expected, etag, upstream, log);
   }
 
   #sendBuffer(req: IncomingMessage, res: ServerResponse, body: Buffer, etag: string): void {
@@ -116,13 +117,13 @@ export class TarballService {
     return true;
   }
 
-  async #fetchAndVerify(req: IncomingMessage, res: ServerResponse, facts: VersionFacts, expected: ExpectedDigest, etag: string, log: Logger): Promise<void> {
+  async #fetchAndVerify(req: IncomingMessage, res: ServerResponse, facts: VersionFacts, expected: ExpectedDigest, etag: string, upstreamName: string, log: Logger): Promise<void> {
     const { config, client, metrics } = this.#deps;
     const url = facts.tarball;
-    const upstream = url === undefined ? undefined : client.upstreamForUrl(url);
-    if (url === undefined || upstream === undefined) {
+    const upstream = client.upstream(upstreamName);
+    if (url === undefined || client.upstreamForUrl(url)?.origin !== upstream.origin) {
       metrics.tarballsBlocked.inc({ reason: 'tarball-origin' });
-      throw new CountersignError('ECS_TARBALL_ORIGIN', `${facts.name}@${facts.version}: dist.tarball is not on a configured upstream; countersign fetches tarballs only from its upstreams`);
+      throw new CountersignError('ECS_TARBALL_ORIGIN', `${facts.name}@${facts.version}: dist.tarball is not on upstream ${upstream.name}; countersign fetches a tarball only from the upstream that served its packument`);
     }
     const what = `the tarball of ${facts.name}@${facts.version}`;
     const abort = new AbortController();
