@@ -10,7 +10,7 @@ import { documentId, eventFromEntry, type EntryKind } from './events.js';
 import { collectEvidence, type PackageEvidence } from './evidence.js';
 import { effectiveNotAfter, shortKeyid } from './key-standing.js';
 import { adminRevocationFromRequest, exemptionBody, exemptionFromRequest, keyBody, keyRecordFromRequest, RecordError, revocationBody } from './records.js';
-import type { Statement } from './statement.js';
+import { parseStatement, type Statement } from './statement.js';
 import { ChainWalker } from './store/chain.js';
 import { EntryLog, type StoredEntry } from './store/entry-log.js';
 import { QueueTable } from './store/queue-table.js';
@@ -138,6 +138,10 @@ export class TrustStore {
     const id = documentId(envelope);
     return this.#log.locked(() => {
       this.#catchUp();
+      // A document stored before keeps its trusted time, even if its key was revoked since.
+      const stored = this.#log.findDocument(id);
+      // Same id = same signed bytes as the stored (verified) document, so its payload can be read.
+      if (stored) return { id, seq: stored.seq, seenAt: stored.seenAt, duplicate: true, statement: parseStatement(envelope.payload, this.trust.maxDocumentBytes) };
       const now = this.#now();
       const admitted = admitDocument(envelope, this.index, now, this.trust);
       const body = Buffer.from(envelopeJson(envelope), 'utf8');

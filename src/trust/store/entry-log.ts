@@ -57,6 +57,12 @@ export class EntryLog {
     return { seq: Number(seq), hash: hash ?? '' };
   }
 
+  /** The stored document with this id, if any. */
+  findDocument(id: string): StoredEntry | undefined {
+    const row = this.#findDocument.get(id);
+    return row && toEntry(row);
+  }
+
   /** Runs `fn` holding the database's write lock (nested appends join the same transaction). */
   locked<T>(fn: () => T): T {
     return this.#db.transaction(fn).immediate();
