@@ -58,6 +58,8 @@ export function makeSandbox(prefix = 'cs-e2e-'): Sandbox {
   mkdirSync(cache);
   const npmrc = join(root, 'npmrc');
   writeFileSync(npmrc, '');
+  // npm 11 refuses the same file as user and global config ("double-loading config").
+  writeFileSync(`${npmrc}-global`, '');
   return { dir, cache, npmrc };
 }
 
@@ -68,7 +70,7 @@ export function npm(box: Sandbox, registry: string, args: string[], extraEnv: Re
     '--registry', registry,
     '--cache', box.cache,
     '--userconfig', box.npmrc,
-    '--globalconfig', box.npmrc,
+    '--globalconfig', `${box.npmrc}-global`,
     '--no-audit', '--no-fund', '--no-update-notifier', '--loglevel', 'error',
     '--fetch-retries', '0',
   ], { cwd: box.dir, env: cleanEnv({ HOME: dirname(box.cache), ...extraEnv }) });
