@@ -128,6 +128,8 @@ describe('trust API', () => {
     assert.equal(entry.nearestAudited!.version, '1.0.0');
     assert.deepEqual(entry.nearestAudited!.principals.sort(), ['acme/alice', 'acme/carol']);
     assert.equal(entries[0]!.name, 'audited-one', 'most distinct clients first');
+    const metrics = await (await fetch(new URL('/metrics', cs.url))).text();
+    assert.match(metrics, /^countersign_audit_queue_depth [1-9]\d*$/m);
 
     // Once audited, it leaves the queue.
     const sha110 = await sha512Of(cs.url, 'audited-one', '1.1.0');
