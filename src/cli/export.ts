@@ -26,7 +26,7 @@ export async function exportDocuments(argv: string[]): Promise<number> {
   if (local) {
     await withTarget(adminTarget(values, { create: false }), async (t) => {
       if (t.kind !== 'local') return;
-      for (const { line } of t.store.exportLines({ since: Number(since), ...(values.name !== undefined ? { name: values.name } : {}) })) {
+      for await (const { line } of t.store.exportLines({ since: Number(since), ...(values.name !== undefined ? { name: values.name } : {}) })) {
         await write(out, `${line}\n`);
         count++;
       }

@@ -226,15 +226,24 @@ export class TrustStore {
     });
   }
 
-  /** Stored documents as JSON Lines of envelopes, in log order; optionally about one package only. */
-  *exportLines(filter: { name?: string; since?: number } = {}): Generator<{ seq: number; line: string }> {
-    this.#assertOpen();
-    for (const entry of this.#log.after(filter.since ?? 0, 'document')) {
-      if (filter.name !== undefined) {
-        const event = this.#event(entry);
-        if ((event.kind !== 'audit' && event.kind !== 'publish') || event.record.name !== filter.name) continue;
+  /**
+   * Stored documents as JSON Lines of envelopes, in log order, optionally about one package only;
+   * read a page at a time, so no cursor stays open while the caller writes them out.
+   */
+  async *exportLines(filter: { name?: string; since?: number } = {}, pageSize = 500): AsyncGenerator<{ seq: number; line: string }> {
+    let since = filter.since ?? 0;
+    for (;;) {
+      this.#assertOpen();
+      const page = this.#log.page(since, 'document', pageSize);
+      for (const entry of page) {
+        since = entry.seq;
+        if (filter.name !== undefined) {
+          const event = this.#event(entry);
+          if ((event.kind !== 'audit' && event.kind !== 'publish') || event.record.name !== filter.name) continue;
+        }
+        yield { seq: entry.seq, line: entry.body.toString('utf8') };
       }
-      yield { seq: entry.seq, line: entry.body.toString('utf8') };
+      if (page.length < pageSize) return;
     }
   }
 

@@ -261,8 +261,15 @@ describe('trust store: admission', () => {
     assert.equal(report.accepted, 2);
     assert.equal(report.duplicates, 1);
     assert.deepEqual(report.rejected.map((r) => [r.line, r.code]), [[2, 'ECS_DOCUMENT_INVALID'], [4, 'ECS_KEY_UNKNOWN']]);
-    assert.deepEqual([...store.exportLines()].map((l) => l.seq), [2, 3]);
-    assert.deepEqual([...store.exportLines({ name: 'c' })].map((l) => l.seq), [3]);
+    const seqs = async (lines: AsyncIterable<{ seq: number }>) => {
+      const out: number[] = [];
+      for await (const l of lines) out.push(l.seq);
+      return out;
+    };
+    assert.deepEqual(await seqs(store.exportLines()), [2, 3]);
+    assert.deepEqual(await seqs(store.exportLines({}, 1)), [2, 3], 'page by page');
+    assert.deepEqual(await seqs(store.exportLines({ name: 'c' }, 1)), [3]);
+    assert.deepEqual(await seqs(store.exportLines({ since: 2 })), [3]);
     store.close();
   });
 

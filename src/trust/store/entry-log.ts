@@ -38,6 +38,7 @@ export class EntryLog {
   readonly #findDocument: Statement<[string], Row>;
   readonly #after: Statement<[number], Row>;
   readonly #afterOfKind: Statement<[number, string], Row>;
+  readonly #pageOfKind: Statement<[number, string, number], Row>;
 
   constructor(db: Db) {
     this.#db = db;
@@ -47,6 +48,7 @@ export class EntryLog {
     this.#findDocument = db.prepare<[string], Row>("SELECT * FROM entries WHERE kind = 'document' AND digest = ?");
     this.#after = db.prepare<[number], Row>('SELECT * FROM entries WHERE seq > ? ORDER BY seq');
     this.#afterOfKind = db.prepare<[number, string], Row>('SELECT * FROM entries WHERE seq > ? AND kind = ? ORDER BY seq');
+    this.#pageOfKind = db.prepare<[number, string, number], Row>('SELECT * FROM entries WHERE seq > ? AND kind = ? ORDER BY seq LIMIT ?');
   }
 
   /** The head recorded beside the log (seq 0 and the genesis hash when empty). */
@@ -88,6 +90,11 @@ export class EntryLog {
       this.#setHead.run(`${seq}:${hash}`);
       return { entry: { seq, kind, seenAt, body, digest, prevHash: head.hash, hash }, duplicate: false };
     });
+  }
+
+  /** At most `limit` entries of one kind after `seq`, read at once (no cursor stays open). */
+  page(seq: number, kind: EntryKind, limit: number): StoredEntry[] {
+    return this.#pageOfKind.all(seq, kind, limit).map(toEntry);
   }
 
   /** Entries after `seq`, in order, optionally of one kind. Lazily read. */

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import type { Router } from 'express';
 import { CountersignError } from '../../../errors.js';
@@ -57,13 +58,17 @@ export function documentRoutes(router: Router, deps: ApiDeps): void {
     sendJson(res, result.duplicate ? 200 : 201, resultJson(result));
   });
 
-  router.get(`${API_PREFIX}/documents`, (req, res) => {
+  router.get(`${API_PREFIX}/documents`, async (req, res) => {
     const name = typeof req.query.name === 'string' ? req.query.name : undefined;
     const sinceText = typeof req.query.since === 'string' ? req.query.since : '0';
     if (!/^\d{1,15}$/.test(sinceText)) throw new CountersignError('ECS_USAGE', '?since= must be a log sequence number (the seq of the last document you have)');
     const head = trust.store.headOfLog();
     res.writeHead(200, { 'content-type': 'application/x-ndjson; charset=utf-8', 'cache-control': 'no-store', 'x-countersign-log-head': `${head.seq}:${head.hash}` });
-    for (const { line } of trust.store.exportLines({ since: Number(sinceText), ...(name !== undefined ? { name } : {}) })) res.write(`${line}\n`);
+    for await (const { line } of trust.store.exportLines({ since: Number(sinceText), ...(name !== undefined ? { name } : {}) })) {
+      if (res.destroyed) return;
+      // Backpressure: a large export streams at the client's pace instead of piling up in memory.
+      if (!res.write(`${line}\n`)) await once(res, 'drain');
+    }
     res.end();
   });
 }
