@@ -48,6 +48,7 @@ describe('trust API', () => {
       { name: 'audited-two', version: '2.0.0' },
       { name: 'signed-lib', version: '1.0.0' },
       { name: 'plain', version: '1.0.0' },
+      { name: '@scope/lib', version: '3.0.0' },
     ]);
     cs = await startCountersign({ yaml: yaml(upstream.url), appOptions: { adminToken: ADMIN_TOKEN } });
     for (const signer of [alice, bob, carol]) assert.equal((await enrolKey(cs.url, enrolment(signer))).status, 201);
@@ -197,6 +198,10 @@ describe('trust API', () => {
     assert.equal(badge.status, 404);
     assert.match(await badge.text(), /not found/);
     assert.match(await (await get(`${V1}/badge/plain/1.0.0.svg`)).text(), />verified</);
+    const scoped = await api(cs.url, 'GET', `${V1}/status/@scope/lib/3.0.0`);
+    assert.equal(scoped.body.name, '@scope/lib');
+    assert.deepEqual((await api(cs.url, 'GET', `${V1}/status/@scope%2flib/3.0.0`)).body, scoped.body);
+    assert.match(await (await get(`${V1}/badge/@scope/lib/3.0.0.svg`)).text(), />verified</);
   });
 });
 
