@@ -42,6 +42,7 @@ export async function audit(argv: string[]): Promise<number> {
   const base = registryUrl(values.registry);
 
   const target = await fetchStatus(base, name, version);
+  if (target.mode === 'fast') throw new CountersignError('ECS_USAGE', `${name} is in a fast scope: countersign passes it through unverified, so audits of it are never counted; use publisher signatures in your internal registry`);
   if (!target.sha512) throw new CountersignError('ECS_USAGE', `${name}@${version} publishes no sha512 integrity (${target.integrity ?? 'none'}), so there are no exact bytes to audit`);
   let from: VersionRef | undefined;
   if (values['delta-from'] !== undefined) {

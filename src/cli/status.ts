@@ -15,6 +15,8 @@ export interface StatusJson {
   integrity: string | null;
   allowed: boolean;
   summary: string;
+  /** `fast` for a name in a fast scope (not verified, no facts). */
+  mode?: string;
   rule?: { index: number; match: string[] };
   checks?: Array<{ check: string; ok: boolean; detail: string; audits?: Array<{ principal: string | null; keyid: string; kind: string; criteria: string[]; seenAt: string; counted: boolean; why: string }> }>;
   nearestAudited?: { version: string; principals: string[] } | null;
