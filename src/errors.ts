@@ -40,6 +40,20 @@ export const ERROR_CATALOG = {
   ECS_KEYS_UNAVAILABLE: { status: 503, summary: 'The registry signing keys could not be loaded for an upstream.' },
   ECS_NOT_READY: { status: 503, summary: 'The server is starting or shutting down.' },
   ECS_INTERNAL: { status: 500, summary: 'A bug: the log line with the same request id has the stack.' },
+  ECS_STORE_CORRUPT: { status: 500, cliOnly: true, summary: 'trust.db is not a readable SQLite database or its hash chain is broken; start-up stops. Run countersign store verify, then restore trust.db from a backup.' },
+  ECS_STORE_VERSION: { status: 500, cliOnly: true, summary: 'trust.db was written by a newer countersign; start-up stops. Run that version, or restore a backup.' },
+  ECS_STORE_UNAVAILABLE: { status: 503, summary: 'The trust store cannot be opened (missing, permissions, disk) or is closed for shutdown.' },
+  ECS_STORE_FULL: { status: 507, summary: 'The trust store holds trust.maxEntries entries and refuses new ones; raise the limit.' },
+  ECS_DOCUMENT_INVALID: { status: 400, summary: 'A submitted document is not a strict DSSE envelope around an in-toto Statement with a countersign predicate.' },
+  ECS_RECORD_INVALID: { status: 400, summary: 'A key enrolment, revocation or exemption is malformed or breaks a limit (such as trust.maxKeyValidity).' },
+  ECS_UNAUTHORIZED: { status: 401, summary: 'The admin API needs Authorization: Bearer with the token in COUNTERSIGN_ADMIN_TOKEN.' },
+  ECS_KEY_EXISTS: { status: 409, summary: 'The key is already enrolled; rotate by enrolling a new key for the same principal.' },
+  ECS_SIGNATURE_INVALID: { status: 422, summary: 'The Ed25519 signature of a document does not verify with the enrolled key.' },
+  ECS_KEY_UNKNOWN: { status: 422, summary: 'A document is signed by a key that is not enrolled; ask an admin to enrol it.' },
+  ECS_KEY_NOT_VALID: { status: 422, summary: 'The signing key may not sign this document: revoked, expired, not yet valid, wrong role or package outside its globs.' },
+  ECS_RATE_LIMITED: { status: 429, summary: 'Too many document submissions from this client; retry after the Retry-After seconds.' },
+  ECS_KEY_FILE: { status: 400, cliOnly: true, summary: 'A private key file is missing, unreadable, malformed or readable by others (exit 2).' },
+  ECS_REGISTRY_UNREACHABLE: { status: 503, cliOnly: true, summary: 'The CLI cannot reach countersign at --registry (or COUNTERSIGN_URL) (exit 2).' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof ERROR_CATALOG;

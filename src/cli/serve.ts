@@ -1,5 +1,6 @@
 import { loadConfig } from '../config/load.js';
 import { createLogger } from '../log.js';
+import { adminTokenFrom } from '../server/admin-auth.js';
 import { createApp } from '../server/app.js';
 import { parseCommandArgs } from './args.js';
 
@@ -7,13 +8,16 @@ export const SERVE_HELP = `countersign serve [--config FILE]
 
 Starts the registry proxy. The config comes from --config, else COUNTERSIGN_CONFIG, else the
 shipped config/default.yaml. COUNTERSIGN_HOST, COUNTERSIGN_PORT, COUNTERSIGN_DATA_DIR,
-COUNTERSIGN_PUBLIC_URL and COUNTERSIGN_LOG_LEVEL override the file.`;
+COUNTERSIGN_PUBLIC_URL and COUNTERSIGN_LOG_LEVEL override the file. COUNTERSIGN_ADMIN_TOKEN (at
+least 16 characters) turns on the admin API (keys, exemptions, import); without it that API does
+not exist.`;
 
 export async function serve(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs('serve', argv, { config: { type: 'string', short: 'c' } });
   const config = loadConfig({ file: values.config });
+  const adminToken = adminTokenFrom(process.env);
   const logger = createLogger(config.log.level);
-  const app = await createApp(config, { logger });
+  const app = await createApp(config, { logger, ...(adminToken !== undefined ? { adminToken } : {}) });
   const url = await app.listen();
   logger.info({ url, config: config.source, dataDir: config.server.dataDir, policy: config.policy.hash, upstreams: [...config.upstreams.keys()] }, `countersign listening on ${url}`);
 

@@ -5,7 +5,7 @@ import { LineCounter, parseDocument, type Document } from 'yaml';
 import { CountersignError } from '../errors.js';
 import { compilePolicy, PolicyError, type RawPolicy } from '../policy/compile.js';
 import { expandEnv, MissingEnvError } from './env.js';
-import type { Config, KeysSource, LogLevel, UpstreamConfig } from './types.js';
+import type { Config, KeysSource, LogLevel, TrustConfig, UpstreamConfig } from './types.js';
 import { parseDuration, parseSize } from './units.js';
 import { isHttpUrl, validateAgainstSchema, type ConfigProblem } from './validate.js';
 
@@ -170,6 +170,26 @@ interface RawConfig extends RawPolicy {
   upstreams: Record<string, RawUpstream>;
   packuments?: { maxAge?: string | number; staleIfError?: string | number; memoryCache?: string | number; maxSize?: string | number; clientMaxAge?: string | number };
   tarballs?: { maxSize?: string | number; memoryCache?: string | number; diskCache?: string | number; verifyBeforeSendBelow?: string | number };
+  trust?: RawTrust;
+}
+
+interface RawTrust {
+  maxKeyValidity?: string | number;
+  maxExemption?: string | number;
+  maxDocumentSize?: string | number;
+  maxEntries?: number;
+  submissionsPerMinute?: number;
+}
+
+/** The trust store's limits, with their defaults (also used by CLI commands run without a config). */
+export function resolveTrust(raw: RawTrust = {}): TrustConfig {
+  return {
+    maxKeyValidityMs: parseDuration(raw.maxKeyValidity ?? '180d'),
+    maxExemptionMs: parseDuration(raw.maxExemption ?? '365d'),
+    maxDocumentBytes: parseSize(raw.maxDocumentSize ?? '64KB'),
+    maxEntries: raw.maxEntries ?? 1_000_000,
+    submissionsPerMinute: raw.submissionsPerMinute ?? 60,
+  };
 }
 
 function withSlash(url: string): string {
@@ -245,6 +265,7 @@ export function parseConfig(text: string, file: string, options: { env?: NodeJS.
       diskCacheBytes: parseSize(t.diskCache ?? '10GB'),
       verifyBeforeSendBelowBytes: parseSize(t.verifyBeforeSendBelow ?? '1MB'),
     },
+    trust: resolveTrust(raw.trust),
   };
   return deepFreeze(config);
 }

@@ -55,4 +55,15 @@ export interface Config {
     readonly diskCacheBytes: number;
     readonly verifyBeforeSendBelowBytes: number;
   };
+  readonly trust: TrustConfig;
+}
+
+/** `trust:` — the trust store's limits. */
+export interface TrustConfig {
+  readonly maxKeyValidityMs: number;
+  readonly maxExemptionMs: number;
+  readonly maxDocumentBytes: number;
+  readonly maxEntries: number;
+  /** Per client; 0 = no limit. */
+  readonly submissionsPerMinute: number;
 }

@@ -1,13 +1,27 @@
 import { createHash } from 'node:crypto';
 import { parseDuration } from '../config/units.js';
+import type { TrustLevel } from '../trust/types.js';
+import { DEFAULT_CRITERIA } from '../verify/criteria.js';
 import { compileGlobs } from './glob.js';
-import type { CompiledPolicy, FastRule, RequireSet, Requirement, Rule, VerifyRule, ViolationMode } from './types.js';
+import type { AuditRequirement, BaseRequireSet, CompiledPolicy, FastRule, RequireSet, Requirement, Rule, VerifyRule, ViolationMode } from './types.js';
+
+/** `require.audits` as written. */
+export interface RawAudits {
+  min?: number;
+  criteria?: string | string[];
+  minTrust?: TrustLevel;
+  auditors?: string[];
+  allOf?: string[];
+}
 
 /** The `require` / `anyOf` shape after schema validation (durations still as written). */
 export interface RawRequireSet {
   integrity?: 'sha512' | 'any';
   registrySignature?: 'required' | 'ifPresent' | 'off';
   minReleaseAge?: string | number;
+  audits?: RawAudits;
+  publisherSignature?: 'required' | 'ifPresent' | 'off';
+  exemptions?: boolean;
   anyOf?: RawRequireSet[];
 }
 
@@ -33,17 +47,33 @@ export class PolicyError extends Error {
 }
 
 /** Safe when the config says nothing: sha512 integrity and a valid registry signature. */
-export const BUILTIN_REQUIRE: Required<RequireSet> = Object.freeze({
+export const BUILTIN_REQUIRE: BaseRequireSet = Object.freeze({
   integrity: 'sha512',
   registrySignature: 'required',
   minReleaseAgeMs: 0,
 });
+
+/** Defaults: criteria safe-to-deploy, any trust level, any auditor, at least one (or as many as allOf names). */
+function compileAudits(raw: RawAudits): AuditRequirement {
+  const allOf = Object.freeze([...new Set(raw.allOf ?? [])]);
+  const criteria = raw.criteria === undefined ? DEFAULT_CRITERIA : typeof raw.criteria === 'string' ? [raw.criteria] : raw.criteria;
+  return Object.freeze({
+    min: raw.min ?? Math.max(1, allOf.length),
+    criteria: Object.freeze([...new Set(criteria)]),
+    minTrust: raw.minTrust ?? 'low',
+    auditors: raw.auditors === undefined ? undefined : Object.freeze([...new Set(raw.auditors)]),
+    allOf,
+  });
+}
 
 function compileSet(raw: RawRequireSet): RequireSet {
   const set: { -readonly [K in keyof RequireSet]: RequireSet[K] } = {};
   if (raw.integrity !== undefined) set.integrity = raw.integrity;
   if (raw.registrySignature !== undefined) set.registrySignature = raw.registrySignature;
   if (raw.minReleaseAge !== undefined) set.minReleaseAgeMs = parseDuration(raw.minReleaseAge);
+  if (raw.audits !== undefined) set.audits = compileAudits(raw.audits);
+  if (raw.publisherSignature !== undefined) set.publisherSignature = raw.publisherSignature;
+  if (raw.exemptions !== undefined) set.exemptions = raw.exemptions;
   return set;
 }
 

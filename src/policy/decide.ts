@@ -1,9 +1,13 @@
 import type { VersionFacts } from '../registry/types.js';
+import { emptyEvidence, type PackageEvidence } from '../trust/evidence.js';
+import { auditsCheck } from '../verify/audits.js';
 import { integrityFormatCheck } from '../verify/integrity.js';
+import { publisherSignatureCheck } from '../verify/publisher-signature.js';
 import { releaseAgeCheck } from '../verify/release-age.js';
 import type { SignatureStatus, SignatureVerdict } from '../verify/types.js';
+import { violationCheck } from '../verify/violation.js';
 import type { CheckOutcome, Decision, HideReason } from './decision.js';
-import type { RequireSet, SignatureMode, VerifyRule } from './types.js';
+import type { AuditRequirement, RequireSet, SignatureMode, VerifyRule } from './types.js';
 
 /**
  * Everything a decision depends on besides the rule. Signature verification is cryptography done
@@ -17,6 +21,8 @@ export interface DecisionInput {
   /** A download of this exact integrity already failed verification. */
   readonly tampered: boolean;
   readonly now: number;
+  /** What the trust store knows about the package (audits, publisher signatures, keys, exemptions); none when absent. */
+  readonly trust?: PackageEvidence;
 }
 
 const SIGNATURE_REASON: Record<Exclude<SignatureStatus, 'valid'>, HideReason> = {
@@ -38,7 +44,31 @@ function signatureOutcome(mode: SignatureMode, verdict: SignatureVerdict): Check
   return { check: 'registry-signature', ok: false, reason: SIGNATURE_REASON[status], detail: verdict.detail };
 }
 
-function evaluateSet(set: RequireSet, input: DecisionInput): CheckOutcome[] {
+function auditsOutcome(req: AuditRequirement, input: DecisionInput, honorExemptions: boolean): CheckOutcome {
+  const r = auditsCheck(req, evidenceOf(input), input.facts, honorExemptions, input.now);
+  return {
+    check: 'audits',
+    ok: r.ok,
+    detail: r.detail,
+    audits: r.notes,
+    counted: r.counted.length,
+    required: r.required,
+    ...(r.ok ? {} : { reason: 'audits' as const }),
+    ...(r.exemptUntil !== undefined ? { expiresAt: r.exemptUntil } : {}),
+  };
+}
+
+function publisherOutcome(mode: SignatureMode, input: DecisionInput): CheckOutcome | undefined {
+  if (mode === 'off') return undefined;
+  const r = publisherSignatureCheck(mode, evidenceOf(input), input.facts);
+  return { check: 'publisher-signature', ok: r.ok, detail: r.detail, ...(r.ok ? {} : { reason: 'publisher-signature' as const }) };
+}
+
+function evidenceOf(input: DecisionInput): PackageEvidence {
+  return input.trust ?? emptyEvidence(input.facts.name);
+}
+
+function evaluateSet(set: RequireSet, input: DecisionInput, honorExemptions: boolean): CheckOutcome[] {
   const outcomes: CheckOutcome[] = [];
   if (set.integrity !== undefined) {
     const r = integrityFormatCheck(input.facts, set.integrity);
@@ -58,6 +88,11 @@ function evaluateSet(set: RequireSet, input: DecisionInput): CheckOutcome[] {
       ...(!r.ok && r.eligibleAt !== undefined ? { eligibleAt: r.eligibleAt } : {}),
     });
   }
+  if (set.audits !== undefined) outcomes.push(auditsOutcome(set.audits, input, set.exemptions ?? honorExemptions));
+  if (set.publisherSignature !== undefined) {
+    const outcome = publisherOutcome(set.publisherSignature, input);
+    if (outcome) outcomes.push(outcome);
+  }
   return outcomes;
 }
 
@@ -71,6 +106,8 @@ function unconditional(rule: VerifyRule, input: DecisionInput): CheckOutcome[] {
     const where = facts.tarball === undefined ? 'it has no dist.tarball' : `dist.tarball is on ${originOf(facts.tarball)}, not on upstream ${rule.upstream} that serves it`;
     outcomes.push({ check: 'tarball-origin', ok: false, reason: 'tarball-origin', detail: where });
   }
+  const violation = violationCheck(evidenceOf(input), facts);
+  if (violation.vetoed) outcomes.push({ check: 'violation', ok: false, reason: 'violation', detail: violation.detail });
   return outcomes;
 }
 
@@ -84,26 +121,30 @@ function originOf(url: string): string {
 
 const failed = (outcomes: readonly CheckOutcome[]) => outcomes.filter((o) => !o.ok);
 
-/** The earliest time at which a failing, time-bound check passes on its own. */
+/** The earliest time at which a time-bound check changes on its own: a failing one passes, a passing one expires. */
 function earliest(outcomes: readonly CheckOutcome[]): number | undefined {
   let at: number | undefined;
   for (const o of outcomes) {
-    if (!o.ok && o.eligibleAt !== undefined && (at === undefined || o.eligibleAt < at)) at = o.eligibleAt;
+    const changes = o.ok ? o.expiresAt : o.eligibleAt;
+    if (changes !== undefined && (at === undefined || changes < at)) at = changes;
   }
   return at;
 }
 
 /** Applies a verify rule to one version. Pure: same input, same decision. */
 export function decide(rule: VerifyRule, input: DecisionInput): Decision {
-  const base = [...unconditional(rule, input), ...evaluateSet(rule.require.base, input)];
-  const alternatives = rule.require.anyOf.map((set) => evaluateSet(set, input));
+  const honorExemptions = rule.require.base.exemptions ?? true;
+  const base = [...unconditional(rule, input), ...evaluateSet(rule.require.base, input, honorExemptions)];
+  const alternatives = rule.require.anyOf.map((set) => evaluateSet(set, input, honorExemptions));
   const anyOfPassed = alternatives.length === 0 || alternatives.some((outcomes) => failed(outcomes).length === 0);
 
   const failures = [...failed(base), ...(anyOfPassed ? [] : alternatives.flatMap(failed))];
   const checks = [...base, ...alternatives.flat()];
   const reasons = [...new Set(failures.map((f) => f.reason!))];
   const violated = failures.length > 0;
-  const warned = violated && rule.onViolation === 'warn';
+  // A violation audit never fails open, not even under onViolation: warn (DESIGN §3).
+  const vetoed = reasons.includes('violation');
+  const warned = violated && !vetoed && rule.onViolation === 'warn';
 
   // Recompute no later than when the first time-bound check would pass on its own; recomputing
   // early is harmless, recomputing late would hide a version for too long.

@@ -1,6 +1,7 @@
 /** What a decision says about one version: allowed or hidden, and every check that led there. */
+import type { AuditNote } from '../verify/audits.js';
 
-export type CheckName = 'integrity' | 'registry-signature' | 'release-age' | 'tarball-origin' | 'tamper';
+export type CheckName = 'integrity' | 'registry-signature' | 'release-age' | 'tarball-origin' | 'tamper' | 'audits' | 'publisher-signature' | 'violation';
 
 /** Bounded set of reasons; they are metric labels (`countersign_versions_hidden_total{reason}`). */
 export type HideReason =
@@ -14,7 +15,10 @@ export type HideReason =
   | 'tarball-origin'
   | 'tampered'
   | 'malformed'
-  | 'no-rule';
+  | 'no-rule'
+  | 'audits'
+  | 'publisher-signature'
+  | 'violation';
 
 export interface CheckOutcome {
   readonly check: CheckName;
@@ -25,6 +29,13 @@ export interface CheckOutcome {
   readonly detail: string;
   /** When a failing check will pass by itself (release age), in ms since the epoch. */
   readonly eligibleAt?: number;
+  /** When a passing check stops passing by itself (a baseline exemption ends), in ms since the epoch. */
+  readonly expiresAt?: number;
+  /** `audits`: every audit of the version, counted or not and why. */
+  readonly audits?: readonly AuditNote[];
+  /** `audits`: distinct principals counted, and how many the rule requires. */
+  readonly counted?: number;
+  readonly required?: number;
 }
 
 export interface Decision {

@@ -17,8 +17,10 @@ import { sendError, sendJson } from './respond.js';
 import { FastScopeProxy } from './routes/fast.js';
 import { opsRouter, isOpsRequest } from './routes/ops.js';
 import { isPassthrough, PublicPassthrough } from './routes/passthrough.js';
+import { trustApiRouter } from './routes/api/index.js';
 import { serveManifest, servePackument, serveTarball, type VerifiedDeps } from './routes/verified.js';
 import { TarballService } from './tarball-service.js';
+import { TrustRuntime } from './trust-runtime.js';
 import { VERSION } from '../version.js';
 
 export interface AppOptions {
@@ -27,8 +29,10 @@ export interface AppOptions {
   readonly now?: () => number;
   /** Extra express routes mounted before the 404 handler (the trust-store API). */
   readonly mount?: (app: Express, services: AppServices) => void;
-  /** Trust-store epochs folded into decision cache keys. */
+  /** Extra epochs folded into decision cache keys (the trust store's are always folded in). */
   readonly epochs?: Pick<DecisionEpochs, 'epochFor'>;
+  /** COUNTERSIGN_ADMIN_TOKEN (checked by adminTokenFrom); undefined = no admin API. */
+  readonly adminToken?: string;
 }
 
 export interface AppServices {
@@ -39,6 +43,7 @@ export interface AppServices {
   readonly packuments: PackumentService;
   readonly tarballs: TarballService;
   readonly tamper: TamperRecords;
+  readonly trust: TrustRuntime;
 }
 
 export interface App {
@@ -71,6 +76,19 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
   const { logger } = options;
   const metrics = new Metrics();
   metrics.buildInfo.set({ version: VERSION, policy: config.policy.hash }, 1);
+  const now = options.now ?? Date.now;
+  // First: a corrupt trust store stops start-up before anything else is opened or bound.
+  const trust = new TrustRuntime({ config, logger, metrics, now });
+  try {
+    return await assemble(config, options, metrics, trust);
+  } catch (err) {
+    trust.close();
+    throw err;
+  }
+}
+
+async function assemble(config: Config, options: AppOptions, metrics: Metrics, trust: TrustRuntime): Promise<App> {
+  const { logger } = options;
   const client = new UpstreamClient(config.upstreams, (upstream, kind, seconds, outcome) => {
     metrics.upstreamDuration.observe({ upstream, kind }, seconds);
     if (outcome === 'error') metrics.upstreamErrors.inc({ upstream, kind });
@@ -80,21 +98,30 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
   const store = await TarballStore.open(join(config.server.dataDir, 'tarballs'), config.tarballs.diskCacheBytes);
   const tamper = new TamperRecords();
   const epochs: DecisionEpochs = {
-    epochFor: (name) => `${options.epochs?.epochFor(name) ?? '0'}.${tamper.epochFor(name)}`,
+    epochFor: (name) => `${trust.epochFor(name)}.${options.epochs?.epochFor(name) ?? '0'}.${tamper.epochFor(name)}`,
     isTampered: (facts) => tamper.has(facts),
   };
-  const packuments = new PackumentService({ config, client, keys, pool, metrics, epochs, ...(options.now ? { now: options.now } : {}) });
+  const packuments = new PackumentService({ config, client, keys, pool, metrics, epochs, evidence: (name) => trust.evidence(name), ...(options.now ? { now: options.now } : {}) });
   const tarballs = new TarballService({ config, client, store, metrics, tamper, onTampered: (facts) => packuments.invalidate(facts.name) });
   const fast = new FastScopeProxy(config);
   const passthrough = new PublicPassthrough(config);
-  const services: AppServices = { config, metrics, logger, client, packuments, tarballs, tamper };
-  const verified: VerifiedDeps = { config, packuments, tarballs, metrics };
+  const services: AppServices = { config, metrics, logger, client, packuments, tarballs, tamper, trust };
+  const verified: VerifiedDeps = {
+    config,
+    packuments,
+    tarballs,
+    metrics,
+    onHiddenRequested: (name, version, decision, req, facts) => trust.onHiddenRequested(name, version, decision, req, facts),
+  };
 
-  let ready = false;
+  let listening = false;
+  // Ready only while listening with the trust store open (DESIGN §6).
+  const isReady = () => listening && trust.isOpen;
   const expressApp = express();
   expressApp.disable('x-powered-by');
   expressApp.set('etag', false);
-  expressApp.use(opsRouter(metrics, () => ready));
+  expressApp.use(opsRouter(metrics, isReady));
+  expressApp.use(trustApiRouter({ config, logger, trust, packuments, adminToken: options.adminToken, now: options.now ?? Date.now }));
   options.mount?.(expressApp, services);
   expressApp.get('/', (_req, res) => {
     sendJson(res, 200, { name: 'countersign', version: VERSION, policy: config.policy.hash, docs: 'https://github.com/countersign/countersign#readme' });
@@ -118,7 +145,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
       info.route = 'ops';
       return void expressApp(req, res);
     }
-    if (!ready) throw new CountersignError('ECS_NOT_READY', 'countersign is starting or shutting down; retry in a moment');
+    if (!isReady()) throw new CountersignError('ECS_NOT_READY', 'countersign is starting or shutting down; retry in a moment');
     const target = parseNpmPath(path);
     if (target.kind === 'root' || target.kind === 'special') {
       if (target.kind === 'special' && isPassthrough(method, path)) return passthrough.handle(req, res);
@@ -187,14 +214,14 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     server,
     services,
     get ready() {
-      return ready;
+      return isReady();
     },
     listen(port = config.server.port, host = config.server.host) {
       return new Promise((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, host, () => {
           server.off('error', reject);
-          ready = true;
+          listening = true;
           metrics.ready.set(1);
           const address = server.address();
           const bound = typeof address === 'object' && address ? address : { address: host, port };
@@ -205,7 +232,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     },
     close() {
       closing ??= (async () => {
-        ready = false;
+        listening = false;
         metrics.ready.set(0);
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
@@ -215,6 +242,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
         fast.close();
         passthrough.close();
         await Promise.all([client.close(), pool.close()]);
+        trust.close();
       })();
       return closing;
     },

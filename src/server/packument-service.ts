@@ -11,6 +11,7 @@ import { tarballFileName } from '../registry/name.js';
 import { parsePackument, type ParsedPackument } from '../registry/parse.js';
 import { prepareRender, renderPackument } from '../registry/render.js';
 import type { MalformedVersion, VersionFacts } from '../registry/types.js';
+import type { PackageEvidence } from '../trust/evidence.js';
 import type { UpstreamClient } from '../upstream/client.js';
 import type { RegistryKeys } from '../upstream/keys.js';
 import { fetchPackument, packumentPath } from '../upstream/packument.js';
@@ -90,6 +91,8 @@ export interface PackumentServiceDeps {
   readonly metrics: Metrics;
   readonly epochs: DecisionEpochs;
   readonly now?: () => number;
+  /** What the trust store knows about a package (audits, publisher signatures, keys, exemptions). */
+  readonly evidence?: (name: string) => PackageEvidence;
 }
 
 /**
@@ -244,6 +247,7 @@ export class PackumentService {
     const served = new Set<string>();
     let validUntil = Number.POSITIVE_INFINITY;
     const isValid = (key: { keyid: string }, message: string, sig: string) => entry.signatures.get(`${key.keyid}\0${message}\0${sig}`) === true;
+    const trust = this.#deps.evidence?.(name);
     for (const [version, facts] of parsed.facts) {
       const decision = decide(rule, {
         facts,
@@ -253,6 +257,7 @@ export class PackumentService {
         tarballOriginAllowed: facts.tarball !== undefined && originOf(facts.tarball) === upstream.origin,
         tampered: epochs.isTampered(facts),
         now,
+        ...(trust ? { trust } : {}),
       });
       decisions.set(version, decision);
       if (decision.allowed) served.add(version);

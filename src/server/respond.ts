@@ -28,6 +28,7 @@ export function sendError(res: ServerResponse, err: unknown, extra: Record<strin
   }
   const headers: Record<string, string> = {};
   if (error.status === 405) headers.allow = 'GET, HEAD';
+  if (error.status === 401) headers['www-authenticate'] = 'Bearer realm="countersign"';
   sendJson(res, error.status, { error: error.message, code: error.code, ...extra }, headers);
   return error;
 }

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import semver from 'semver';
 import type { Config } from '../../config/types.js';
 import { CountersignError } from '../../errors.js';
 import type { Logger } from '../../log.js';
@@ -6,6 +7,7 @@ import type { Metrics } from '../../metrics.js';
 import type { Decision, HideReason } from '../../policy/decision.js';
 import type { VerifyRule } from '../../policy/types.js';
 import { isValidVersion, versionFromTarballFile } from '../../registry/name.js';
+import type { VersionFacts } from '../../registry/types.js';
 import { expectedDigest } from '../../verify/integrity.js';
 import { requestInfo } from '../context.js';
 import type { PackumentService, PackumentView, ViewResult } from '../packument-service.js';
@@ -19,7 +21,7 @@ export interface VerifiedDeps {
   readonly tarballs: TarballService;
   readonly metrics: Metrics;
   /** Records that a client wanted a hidden version (the audit queue); optional. */
-  readonly onHiddenRequested?: (name: string, version: string, decision: Decision, req: IncomingMessage) => void;
+  readonly onHiddenRequested?: (name: string, version: string, decision: Decision, req: IncomingMessage, facts: VersionFacts | undefined) => void;
 }
 
 /** "3 × signature-invalid, 1 × release-age", most frequent first. */
@@ -34,10 +36,18 @@ function staleHeaders(result: ViewResult): Record<string, string> {
   return { warning: '110 countersign "Response is Stale"', 'x-countersign-stale': result.staleBecause.code };
 }
 
-function assertServable(view: PackumentView): void {
+/** The version `npm install <name>` would want: the highest stable one, else the highest. */
+function wantedVersion(view: PackumentView): string | undefined {
+  const versions = [...view.decisions.keys()].sort(semver.rcompare);
+  return versions.find((v) => semver.prerelease(v) === null) ?? versions[0];
+}
+
+function assertServable(deps: VerifiedDeps, req: IncomingMessage, view: PackumentView): void {
   if (view.servedCount > 0) return;
   const total = view.decisions.size + view.malformed.length;
   if (total === 0) throw new CountersignError('ECS_NOT_FOUND', `${view.name} has no versions upstream (unpublished?)`);
+  const wanted = wantedVersion(view);
+  if (wanted !== undefined) deps.onHiddenRequested?.(view.name, wanted, view.decisions.get(wanted)!, req, view.facts.get(wanted));
   const reasons = reasonCounts([...[...view.decisions.values()].map((d) => d.reasons), ...view.malformed.map((): HideReason[] => ['malformed'])]);
   throw new CountersignError(
     'ECS_ALL_VERSIONS_HIDDEN',
@@ -61,7 +71,7 @@ async function loadView(deps: VerifiedDeps, req: IncomingMessage, res: ServerRes
 
 export async function servePackument(deps: VerifiedDeps, req: IncomingMessage, res: ServerResponse, name: string, rule: VerifyRule): Promise<void> {
   const result = await loadView(deps, req, res, name, rule);
-  assertServable(result.view);
+  assertServable(deps, req, result.view);
   const variant = wantsAbbreviated(req) ? result.view.abbreviated : result.view.full;
   await sendVariant(req, res, variant, {
     maxAgeSeconds: Math.floor(deps.config.packuments.clientMaxAgeMs / 1000),
@@ -81,7 +91,7 @@ export async function serveManifest(deps: VerifiedDeps, req: IncomingMessage, re
   const decision = view.decisions.get(version);
   if (!decision) throw new CountersignError('ECS_NOT_FOUND', `${name}@${version} does not exist upstream`);
   if (!decision.allowed) {
-    deps.onHiddenRequested?.(name, version, decision, req);
+    deps.onHiddenRequested?.(name, version, decision, req, view.facts.get(version));
     throw hiddenError(view, version, decision);
   }
   const body = deps.packuments.manifestJson(view, publicBase(req, deps.config), version);
@@ -101,7 +111,7 @@ export async function serveTarball(deps: VerifiedDeps, req: IncomingMessage, res
   }
   if (!decision.allowed) {
     deps.metrics.tarballsBlocked.inc({ reason: decision.reasons[0] ?? 'policy' });
-    deps.onHiddenRequested?.(name, version, decision, req);
+    deps.onHiddenRequested?.(name, version, decision, req, facts);
     throw hiddenError(view, version, decision);
   }
   if (decision.warned) log.warn({ name, version, reasons: decision.reasons }, `serving a version that fails the policy (onViolation: warn): ${decision.summary}`);
