@@ -18,7 +18,8 @@
 //   project's own install already proved (the lockfile's better-sqlite3 builds here). The test
 //   checks that both trees hold the same better-sqlite3 version, that no other production
 //   dependency has an install script (it fails if one appears, since copying would then not
-//   reproduce the image), and that the addon loads from the production tree.
+//   reproduce the image), prunes better-sqlite3's sources as the build stage does, and checks that
+//   the addon loads from the production tree.
 // Not reproduced here: the image's Node.js major (this runs on the machine's node), the numeric
 // user and the read-only root file system (the tests run as root), and Docker's networking.
 import assert from 'node:assert/strict';
@@ -39,6 +40,8 @@ const projectRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 interface Image {
   readonly runtime: Stage;
+  /** The stage that runs the production install. */
+  readonly build: Stage;
   /** The flags of the build stage's `npm ci --omit=dev`. */
   readonly npmCiFlags: string[];
   readonly cmd: string[];
@@ -47,11 +50,13 @@ interface Image {
 function readImage(): Image {
   const { stages } = parseDockerfile(readFileSync(join(projectRoot, 'Dockerfile'), 'utf8'));
   const runtime = stages.at(-1)!;
-  const install = stages.flatMap((s) => runCommands(s)).map((c) => /\bnpm ci((?:\s+--[\w-]+(?:=\S+)?)*)/.exec(c)).find((m) => m && m[1]!.includes('--omit=dev'));
-  assert.ok(install, 'no stage of the Dockerfile runs npm ci --omit=dev');
+  const productionInstall = (c: string) => /\bnpm ci((?:\s+--[\w-]+(?:=\S+)?)*)/.exec(c);
+  const build = stages.find((s) => runCommands(s).some((c) => productionInstall(c)?.[1]?.includes('--omit=dev')));
+  assert.ok(build, 'no stage of the Dockerfile runs npm ci --omit=dev');
+  const install = runCommands(build).map(productionInstall).find((m) => m?.[1]?.includes('--omit=dev'))!;
   const cmd = execForm(instructionsOf(runtime, 'CMD')[0]!);
   assert.ok(cmd && cmd[0] === 'node', `the image's CMD should start with node: ${JSON.stringify(cmd)}`);
-  return { runtime, npmCiFlags: install[1]!.trim().split(/\s+/), cmd };
+  return { runtime, build, npmCiFlags: install[1]!.trim().split(/\s+/), cmd };
 }
 
 function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): { stdout: string; stderr: string } {
@@ -175,6 +180,9 @@ describe('the image\'s production install and start command', { timeout: 180_000
     assert.equal(version(appDir), version(projectRoot));
     mkdirSync(dirname(join(appDir, addon)), { recursive: true });
     copyFileSync(join(projectRoot, addon), join(appDir, addon));
+    // The build stage keeps only the addon of better-sqlite3 (no sources, no objects): so does this tree.
+    assert.ok(runCommands(image.build).some((c) => c.includes('rm -rf node_modules/better-sqlite3/build node_modules/better-sqlite3/deps node_modules/better-sqlite3/src')), 'the build stage no longer prunes better-sqlite3 as this test does: update it');
+    for (const dir of ['deps', 'src']) rmSync(join(appDir, 'node_modules', 'better-sqlite3', dir), { recursive: true, force: true });
 
     upstream = await FakeRegistry.start({ key: createRegistryKey() });
     await upstream.publish([
