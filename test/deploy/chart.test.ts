@@ -80,7 +80,7 @@ const everything: Json = {
     allowExternalEgress: false,
     ingressNSMatchLabels: { 'kubernetes.io/metadata.name': 'ingress-nginx' },
     ingressNSPodMatchLabels: { 'app.kubernetes.io/name': 'ingress-nginx' },
-    metrics: { namespaceSelector: { 'kubernetes.io/metadata.name': 'monitoring' } },
+    metrics: { namespaceSelector: { 'kubernetes.io/metadata.name': 'monitoring' }, podSelector: { 'app.kubernetes.io/name': 'prometheus' } },
     extraEgress: [{ to: [{ ipBlock: { cidr: '10.20.0.0/16' } }], ports: [{ port: 443, protocol: 'TCP' }] }],
   },
   metrics: {
@@ -385,6 +385,9 @@ describe('Helm chart: rendered manifests', () => {
       assert.equal(command[3], `http://${main.metadata.name}.registry.svc:${main.spec.ports[0].port}/`);
       for (const policy of find(r.objects, 'NetworkPolicy')) {
         const from = (policy.spec.ingress[0].from ?? []) as Json[];
+        for (const peer of from) {
+          assert.ok(Object.keys(peer).length > 0 && Object.values(peer).every((v) => v !== null && typeof v === 'object' && Object.keys(v as object).length > 0), `${name}: empty NetworkPolicy peer ${JSON.stringify(peer)}`);
+        }
         const allowed = from.length === 0 || from.some((peer) => peer.podSelector && !peer.namespaceSelector && selects(peer.podSelector.matchLabels, testPod.metadata.labels));
         assert.ok(allowed, `${name}: the NetworkPolicy would block the test pod`);
       }
