@@ -196,12 +196,26 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, t
     else log.info(fields, 'request');
   }
 
+  // Responses not yet finished, so that shutdown can end their keep-alive connections with them.
+  const open = new Set<ServerResponse>();
+  let shuttingDown = false;
+  /** Once shutting down, a connection closes after its current response instead of idling. */
+  const lastOnItsConnection = (res: ServerResponse): void => {
+    if (!res.headersSent) res.shouldKeepAlive = false;
+    else res.once('finish', () => setImmediate(() => server.closeIdleConnections()));
+  };
+
   const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: config.server.requestTimeoutMs }, (req, res) => {
     const started = performance.now();
     const id = requestId(req);
     const log = logger.child({ req: id });
     res.setHeader('x-request-id', id);
-    res.once('close', () => accessLog(req, res, id, started, log));
+    open.add(res);
+    if (shuttingDown) lastOnItsConnection(res);
+    res.once('close', () => {
+      open.delete(res);
+      accessLog(req, res, id, started, log);
+    });
     route(req, res, log).catch((err: unknown) => {
       const error = toCountersignError(err);
       if (error.code === 'ECS_INTERNAL') log.error({ err }, 'unhandled error');
@@ -233,15 +247,20 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, t
     close() {
       closing ??= (async () => {
         listening = false;
+        shuttingDown = true;
         metrics.ready.set(0);
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
-        const grace = new Promise<void>((resolve) => setTimeout(resolve, config.server.shutdownGraceMs).unref());
-        await Promise.race([stopped, grace]);
+        // Without this, keep-alive clients (npm is one) hold the server open for the whole grace.
+        for (const res of open) lastOnItsConnection(res);
+        const grace = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), config.server.shutdownGraceMs).unref());
+        const drained = await Promise.race([stopped.then(() => true), grace]);
         server.closeAllConnections();
         fast.close();
         passthrough.close();
-        await Promise.all([client.close(), pool.close()]);
+        // After the grace, upstream requests still running belong to clients that were just cut:
+        // waiting for them could take an upstream timeout (30 s by default) past the grace.
+        await Promise.all([drained ? client.close() : client.destroy(), pool.close()]);
         trust.close();
       })();
       return closing;

@@ -100,8 +100,14 @@ export class UpstreamClient {
     return { statusCode: response.statusCode, headers: response.headers, body };
   }
 
+  /** Waits for in-flight upstream requests (each bounded by its timeouts), then closes the pools. */
   async close(): Promise<void> {
     await Promise.all([...this.#pools.values()].map((p) => p.close().catch(() => p.destroy())));
+  }
+
+  /** Aborts in-flight upstream requests and closes the pools at once. */
+  async destroy(): Promise<void> {
+    await Promise.all([...this.#pools.values()].map((p) => p.destroy().catch(() => undefined)));
   }
 }
 
