@@ -120,8 +120,11 @@ export function decodedBody(response: UpstreamResponse): Readable {
   return response.body.pipe(decoder);
 }
 
-/** Reads a whole body, refusing more than `maxBytes` (the process never holds more than that). */
-export async function readCapped(body: Readable, maxBytes: number, upstream: string, what: string): Promise<Buffer> {
+/**
+ * Reads a whole body, refusing more than `maxBytes` (the process never holds more than that).
+ * `limit` names the setting that sets the cap, for the message.
+ */
+export async function readCapped(body: Readable, maxBytes: number, upstream: string, what: string, limit: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let total = 0;
   try {
@@ -130,7 +133,7 @@ export async function readCapped(body: Readable, maxBytes: number, upstream: str
       total += buf.length;
       if (total > maxBytes) {
         body.destroy();
-        throw new CountersignError('ECS_UPSTREAM_TOO_LARGE', `${what} from upstream ${upstream} is over the ${maxBytes}-byte cap (packuments.maxSize / tarballs.maxSize)`);
+        throw new CountersignError('ECS_UPSTREAM_TOO_LARGE', `${what} from upstream ${upstream} is over the ${maxBytes}-byte cap (${limit})`);
       }
       chunks.push(buf);
     }
