@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, type Gunzip } from 'node:zlib';
 import { Pool, type Dispatcher } from 'undici';
 import type { UpstreamConfig } from '../config/types.js';
@@ -116,8 +116,10 @@ export function decodedBody(response: UpstreamResponse): Readable {
     throw new CountersignError('ECS_UPSTREAM_STATUS', `upstream sent an unsupported Content-Encoding: ${encoding}`);
   }
   if (!decoder) return response.body;
-  response.body.on('error', (err) => decoder.destroy(err));
-  return response.body.pipe(decoder);
+  // pipeline, not pipe: when the reader gives up on the decoder (a cap, a gzip error), the response
+  // under it is destroyed too, which releases its upstream connection. A paused, unread response
+  // would hold the connection for good: undici's body timeout does not run while it is paused.
+  return pipeline(response.body, decoder, () => {});
 }
 
 /**
