@@ -43,7 +43,7 @@ rules:
 
   const cases = [
     { path: 'bomb', code: 'ECS_UPSTREAM_TOO_LARGE', next: 'one' },
-    { path: 'broken', code: 'ECS_UPSTREAM_RESET', next: 'two' },
+    { path: 'broken', code: 'ECS_UPSTREAM_INVALID_JSON', next: 'two' },
   ];
   for (const { path, code, next } of cases) {
     it(`${path}: 502 ${code}, and the next packument does not wait for the connection`, async () => {

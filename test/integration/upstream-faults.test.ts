@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { request } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import { after, before, describe, it } from 'node:test';
 import { startCountersign, type Running } from '../helpers/countersign.js';
 import { cachedSoon, cachedTarballs, scratchFiles } from '../helpers/disk.js';
@@ -206,6 +207,8 @@ describe('upstream resets, 5xx and invalid bodies', () => {
     upstream.fault(/^\/five-hundred$/, { kind: 'status', status: 500 });
     upstream.fault(/^\/not-json$/, { kind: 'body', body: '{"name":"not-json","versions":{' });
     upstream.fault(/^\/reset-early$/, { kind: 'reset' });
+    // A gzip header, then bytes that do not inflate.
+    upstream.fault(/^\/corrupt-gzip$/, { kind: 'body', body: Buffer.concat([gzipSync('{"name":"corrupt-gzip"}').subarray(0, 12), Buffer.alloc(64, 0xff)]), contentEncoding: 'gzip' });
     held = await startCountersign({ yaml: config(upstream.url), now: () => clock });
     // Every test tarball is over 100 bytes: this instance streams them with the tail held back.
     streaming = await startCountersign({ yaml: config(upstream.url, 'tarballs: { verifyBeforeSendBelow: 100B }'), now: () => clock });
@@ -280,5 +283,13 @@ describe('upstream resets, 5xx and invalid bodies', () => {
     const stale = await fetch(`${held.url}flaky`);
     assert.equal(stale.status, 200);
     assert.equal(stale.headers.get('x-countersign-stale'), 'ECS_UPSTREAM_INVALID_JSON');
+  });
+
+  it('a body that does not inflate: 502 ECS_UPSTREAM_INVALID_JSON', async () => {
+    const res = await fetch(`${held.url}corrupt-gzip`);
+    assert.equal(res.status, 502);
+    const body = await errorOf(res);
+    assert.equal(body.code, 'ECS_UPSTREAM_INVALID_JSON');
+    assert.match(body.error, /does not inflate/);
   });
 });
