@@ -174,7 +174,7 @@ export class PackumentService {
     const key = this.#entryKey(upstream.name, name);
     const now = this.#now();
     let entry = this.#cache.get(key);
-    let parsedDoc: unknown;
+    let parsed: ParsedPackument | undefined;
     let staleBecause: CountersignError | undefined;
 
     if (!entry || !this.#isFresh(entry, now)) {
@@ -187,7 +187,9 @@ export class PackumentService {
           entry.fetchedAt = this.#now();
           metrics.cacheRequests.inc({ cache: 'packument', result: 'revalidated' });
         } else if (fetched.status === 'ok') {
-          parsedDoc = parseJson(fetched.body, name, upstream.name);
+          // Checked before it replaces anything: a body that is not a packument is an upstream
+          // failure (stale copy if there is one), never a cached entry that fails on every request.
+          parsed = parsePackument(parseJson(fetched.body, name, upstream.name), name);
           entry = { upstream: upstream.name, raw: fetched.body, etag: fetched.etag, fetchedAt: this.#now(), signatures: entry?.signatures ?? new Map(), views: new Map() };
           metrics.cacheRequests.inc({ cache: 'packument', result: 'miss' });
         } else {
@@ -212,7 +214,7 @@ export class PackumentService {
     if (cached && cached.key === viewKey && this.#now() < cached.validUntil) return { view: cached.view, staleBecause };
 
     const started = performance.now();
-    const computed = await this.#compute(name, rule, base, entry, parsedDoc ?? parseJson(entry.raw, name, upstream.name), keys);
+    const computed = await this.#compute(name, rule, base, entry, parsed ?? parsePackument(parseJson(entry.raw, name, upstream.name), name), keys);
     metrics.rewriteDuration.observe((performance.now() - started) / 1000);
     entry.views.set(base, { key: viewKey, ...computed });
     this.#cache.set(key, entry);
@@ -224,11 +226,10 @@ export class PackumentService {
     rule: VerifyRule,
     base: string,
     entry: Entry,
-    doc: unknown,
+    parsed: ParsedPackument,
     keys: RegistryKeySet | undefined,
   ): Promise<{ view: PackumentView; validUntil: number }> {
     const { metrics, epochs, client } = this.#deps;
-    const parsed = parsePackument(doc, name);
     await this.#verifySignatures(parsed, keys, entry.signatures);
 
     const policyStarted = performance.now();
