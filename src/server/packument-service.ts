@@ -67,6 +67,13 @@ export interface ViewResult {
   readonly staleBecause: CountersignError | undefined;
 }
 
+/** The cache entry after a fetch, the packument parsed from a new body, or why the entry is stale. */
+interface Refreshed {
+  readonly entry: Entry | undefined;
+  readonly parsed: ParsedPackument | undefined;
+  readonly staleBecause: CountersignError | undefined;
+}
+
 function entrySize(entry: Entry): number {
   let size = 512 + (entry.raw?.length ?? 0);
   for (const { view } of entry.views.values()) size += view.full.size + view.abbreviated.size + view.facts.size * 400;
@@ -97,6 +104,7 @@ export class PackumentService {
   readonly #deps: PackumentServiceDeps;
   readonly #cache: LRUCache<string, Entry>;
   readonly #flights = new SingleFlight<ViewResult>();
+  readonly #fetches = new SingleFlight<Refreshed>();
   readonly #now: () => number;
 
   constructor(deps: PackumentServiceDeps) {
@@ -169,40 +177,14 @@ export class PackumentService {
   }
 
   async #load(name: string, rule: VerifyRule, base: string): Promise<ViewResult> {
-    const { config, metrics } = this.#deps;
     const upstream = this.#deps.client.upstream(rule.upstream);
     const key = this.#entryKey(upstream.name, name);
-    const now = this.#now();
     let entry = this.#cache.get(key);
     let parsed: ParsedPackument | undefined;
     let staleBecause: CountersignError | undefined;
-
-    if (!entry || !this.#isFresh(entry, now)) {
-      try {
-        const fetched = await fetchPackument(this.#deps.client, upstream.name, name, {
-          etag: entry?.raw !== undefined ? entry.etag : undefined,
-          maxBytes: config.packuments.maxSizeBytes,
-        });
-        if (fetched.status === 'not-modified' && entry) {
-          entry.fetchedAt = this.#now();
-          metrics.cacheRequests.inc({ cache: 'packument', result: 'revalidated' });
-        } else if (fetched.status === 'ok') {
-          // Checked before it replaces anything: a body that is not a packument is an upstream
-          // failure (stale copy if there is one), never a cached entry that fails on every request.
-          parsed = parsePackument(parseJson(fetched.body, name, upstream.name), name);
-          entry = { upstream: upstream.name, raw: fetched.body, etag: fetched.etag, fetchedAt: this.#now(), signatures: entry?.signatures ?? new Map(), views: new Map() };
-          metrics.cacheRequests.inc({ cache: 'packument', result: 'miss' });
-        } else {
-          entry = { upstream: upstream.name, raw: undefined, etag: undefined, fetchedAt: this.#now(), signatures: new Map(), views: new Map() };
-          metrics.cacheRequests.inc({ cache: 'packument', result: 'miss' });
-        }
-        this.#cache.set(key, entry);
-      } catch (err) {
-        const usable = entry?.raw !== undefined && now - entry.fetchedAt < config.packuments.staleIfErrorMs;
-        if (!usable || !isCountersignError(err) || !UPSTREAM_FAILURES.has(err.code)) throw err;
-        staleBecause = err;
-        metrics.cacheRequests.inc({ cache: 'packument', result: 'stale' });
-      }
+    if (!entry || !this.#isFresh(entry, this.#now())) {
+      // Keyed by package alone: requests under every public base URL (every Host) share one fetch.
+      ({ entry, parsed, staleBecause } = await this.#fetches.run(key, () => this.#refresh(name, upstream.name, key)));
     }
     if (!entry || entry.raw === undefined) {
       throw new CountersignError('ECS_NOT_FOUND', `${name} is not in upstream ${upstream.name}`);
@@ -215,10 +197,45 @@ export class PackumentService {
 
     const started = performance.now();
     const computed = await this.#compute(name, rule, base, entry, parsed ?? parsePackument(parseJson(entry.raw, name, upstream.name), name), keys);
-    metrics.rewriteDuration.observe((performance.now() - started) / 1000);
+    this.#deps.metrics.rewriteDuration.observe((performance.now() - started) / 1000);
     entry.views.set(base, { key: viewKey, ...computed });
     this.#cache.set(key, entry);
     return { view: computed.view, staleBecause };
+  }
+
+  /** Fetches (or revalidates) the upstream packument into the cache; one at a time per package. */
+  async #refresh(name: string, upstreamName: string, key: string): Promise<Refreshed> {
+    const { config, metrics } = this.#deps;
+    const now = this.#now();
+    let entry = this.#cache.get(key);
+    if (entry && this.#isFresh(entry, now)) return { entry, parsed: undefined, staleBecause: undefined };
+    try {
+      let parsed: ParsedPackument | undefined;
+      const fetched = await fetchPackument(this.#deps.client, upstreamName, name, {
+        etag: entry?.raw !== undefined ? entry.etag : undefined,
+        maxBytes: config.packuments.maxSizeBytes,
+      });
+      if (fetched.status === 'not-modified' && entry) {
+        entry.fetchedAt = this.#now();
+        metrics.cacheRequests.inc({ cache: 'packument', result: 'revalidated' });
+      } else if (fetched.status === 'ok') {
+        // Checked before it replaces anything: a body that is not a packument is an upstream
+        // failure (stale copy if there is one), never a cached entry that fails on every request.
+        parsed = parsePackument(parseJson(fetched.body, name, upstreamName), name);
+        entry = { upstream: upstreamName, raw: fetched.body, etag: fetched.etag, fetchedAt: this.#now(), signatures: entry?.signatures ?? new Map(), views: new Map() };
+        metrics.cacheRequests.inc({ cache: 'packument', result: 'miss' });
+      } else {
+        entry = { upstream: upstreamName, raw: undefined, etag: undefined, fetchedAt: this.#now(), signatures: new Map(), views: new Map() };
+        metrics.cacheRequests.inc({ cache: 'packument', result: 'miss' });
+      }
+      this.#cache.set(key, entry);
+      return { entry, parsed, staleBecause: undefined };
+    } catch (err) {
+      const usable = entry?.raw !== undefined && now - entry.fetchedAt < config.packuments.staleIfErrorMs;
+      if (!usable || !isCountersignError(err) || !UPSTREAM_FAILURES.has(err.code)) throw err;
+      metrics.cacheRequests.inc({ cache: 'packument', result: 'stale' });
+      return { entry, parsed: undefined, staleBecause: err };
+    }
   }
 
   async #compute(
