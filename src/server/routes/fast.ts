@@ -47,16 +47,6 @@ export class FastScopeProxy {
         if ('writeHead' in res) sendError(res as ServerResponse, error);
         else res.destroy();
       });
-      proxy.on('proxyReq', (proxyReq, req) => {
-        const pending = this.#pending.get(req);
-        if (!pending) return;
-        proxyReq.removeHeader('cookie');
-        proxyReq.setHeader('user-agent', String(req.headers['user-agent'] ?? USER_AGENT));
-        if (!pending.rule.forwardAuth) {
-          proxyReq.removeHeader('authorization');
-          if (pending.upstream.token !== undefined) proxyReq.setHeader('authorization', `Bearer ${pending.upstream.token}`);
-        }
-      });
     }
     this.#rewriting.on('proxyRes', (proxyRes, req, res) => this.#rewrite(proxyRes, req, res));
   }
@@ -70,6 +60,15 @@ export class FastScopeProxy {
     this.#pending.set(req, { rule, upstream, base });
     // Publishes carry whole tarballs in JSON; the cap keeps one client from filling memory.
     limitBody(req, res, this.#config.server.maxRequestBodyBytes);
+    // http-proxy copies req.headers into the upstream request when web() is called, so they are
+    // set here. Not in its 'proxyReq' event: that fires when the request gets a socket, possibly
+    // after a publish body has been piped and the headers sent (then removeHeader throws).
+    delete req.headers.cookie;
+    req.headers['user-agent'] ??= USER_AGENT;
+    if (!rule.forwardAuth) {
+      delete req.headers.authorization;
+      if (upstream.token !== undefined) req.headers.authorization = `Bearer ${upstream.token}`;
+    }
     const target = upstream.url + (req.url ?? '/').slice(1);
     const options = {
       target,

@@ -40,13 +40,6 @@ export class PublicPassthrough {
     this.#upstream = publicUpstream(config);
     const options = { keepAlive: true, maxSockets: this.#upstream.connections };
     this.#agent = this.#upstream.url.startsWith('https:') ? new HttpsAgent(options) : new HttpAgent(options);
-    this.#proxy.on('proxyReq', (proxyReq) => {
-      for (const header of proxyReq.getHeaderNames()) {
-        if (!FORWARDED.has(header) && header !== 'host') proxyReq.removeHeader(header);
-      }
-      proxyReq.setHeader('user-agent', USER_AGENT);
-      if (this.#upstream.token !== undefined) proxyReq.setHeader('authorization', `Bearer ${this.#upstream.token}`);
-    });
     this.#proxy.on('error', (err, _req, res) => {
       const error = upstreamError(err, this.#upstream.name, 'a passthrough request', false);
       if ('writeHead' in res) sendError(res as ServerResponse, error);
@@ -59,6 +52,12 @@ export class PublicPassthrough {
     info.route = 'passthrough';
     info.mode = 'public';
     limitBody(req, res, this.#config.server.maxRequestBodyBytes);
+    // http-proxy copies req.headers into the upstream request when web() is called, so they are
+    // filtered here. Not in its 'proxyReq' event: that fires when the request gets a socket,
+    // possibly after the body has been piped and the headers sent (then removeHeader throws).
+    for (const name of Object.keys(req.headers)) if (!FORWARDED.has(name)) delete req.headers[name];
+    req.headers['user-agent'] = USER_AGENT;
+    if (this.#upstream.token !== undefined) req.headers.authorization = `Bearer ${this.#upstream.token}`;
     this.#proxy.web(req, res, {
       target: this.#upstream.url + (req.url ?? '/').slice(1),
       agent: this.#agent,
