@@ -12,8 +12,10 @@ import type { RequireSet, SignatureMode, VerifyRule } from './types.js';
 export interface DecisionInput {
   readonly facts: VersionFacts;
   readonly signature: SignatureVerdict;
-  /** `dist.tarball` is on the origin of a configured upstream. */
+  /** `dist.tarball` is on the origin of an upstream this version's tarball may come from. */
   readonly tarballOriginAllowed: boolean;
+  /** Why not, when the caller knows better than "not on a configured upstream". */
+  readonly tarballOriginDetail?: string;
   /** A download of this exact integrity already failed verification. */
   readonly tampered: boolean;
   readonly now: number;
@@ -68,7 +70,8 @@ function unconditional(input: DecisionInput): CheckOutcome[] {
     outcomes.push({ check: 'tamper', ok: false, reason: 'tampered', detail: 'its tarball failed integrity verification when countersign downloaded it' });
   }
   if (!input.tarballOriginAllowed) {
-    const where = facts.tarball === undefined ? 'it has no dist.tarball' : `dist.tarball is not on a configured upstream (${originOf(facts.tarball)})`;
+    const where = input.tarballOriginDetail
+      ?? (facts.tarball === undefined ? 'it has no dist.tarball' : `dist.tarball is not on a configured upstream (${originOf(facts.tarball)})`);
     outcomes.push({ check: 'tarball-origin', ok: false, reason: 'tarball-origin', detail: where });
   }
   return outcomes;

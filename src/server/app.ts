@@ -18,6 +18,7 @@ import { FastScopeProxy } from './routes/fast.js';
 import { opsRouter, isOpsRequest } from './routes/ops.js';
 import { isPassthrough, PublicPassthrough } from './routes/passthrough.js';
 import { serveManifest, servePackument, serveTarball, type VerifiedDeps } from './routes/verified.js';
+import { TarballOrigins } from './tarball-origin.js';
 import { TarballService } from './tarball-service.js';
 import { VERSION } from '../version.js';
 
@@ -83,8 +84,9 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     epochFor: (name) => `${options.epochs?.epochFor(name) ?? '0'}.${tamper.epochFor(name)}`,
     isTampered: (facts) => tamper.has(facts),
   };
-  const packuments = new PackumentService({ config, client, keys, pool, metrics, epochs, ...(options.now ? { now: options.now } : {}) });
-  const tarballs = new TarballService({ config, client, store, metrics, tamper, onTampered: (facts) => packuments.invalidate(facts.name) });
+  const origins = new TarballOrigins(client, config.policy);
+  const packuments = new PackumentService({ config, client, keys, pool, metrics, epochs, origins, ...(options.now ? { now: options.now } : {}) });
+  const tarballs = new TarballService({ config, client, store, metrics, tamper, origins, onTampered: (facts) => packuments.invalidate(facts.name) });
   const fast = new FastScopeProxy(config);
   const passthrough = new PublicPassthrough(config);
   const services: AppServices = { config, metrics, logger, client, packuments, tarballs, tamper };

@@ -17,6 +17,7 @@ import { fetchPackument, packumentPath } from '../upstream/packument.js';
 import { registrySignatureTasks, registrySignatureVerdict, toP256Task, type SignatureTask } from '../verify/registry-signature.js';
 import type { SignaturePool } from '../verify/signature-pool.js';
 import type { RegistryKeySet } from '../verify/types.js';
+import type { TarballOrigins } from './tarball-origin.js';
 import { Variant } from './variant.js';
 
 /** How long "this package does not exist upstream" is remembered. */
@@ -93,6 +94,7 @@ export interface PackumentServiceDeps {
   readonly pool: SignaturePool;
   readonly metrics: Metrics;
   readonly epochs: DecisionEpochs;
+  readonly origins: TarballOrigins;
   readonly now?: () => number;
 }
 
@@ -246,7 +248,7 @@ export class PackumentService {
     parsed: ParsedPackument,
     keys: RegistryKeySet | undefined,
   ): Promise<{ view: PackumentView; validUntil: number }> {
-    const { metrics, epochs, client } = this.#deps;
+    const { metrics, epochs, origins } = this.#deps;
     await this.#verifySignatures(parsed, keys, entry.signatures);
 
     const policyStarted = performance.now();
@@ -256,11 +258,12 @@ export class PackumentService {
     let validUntil = Number.POSITIVE_INFINITY;
     const isValid = (key: { keyid: string }, message: string, sig: string) => entry.signatures.get(`${key.keyid}\0${message}\0${sig}`) === true;
     for (const [version, facts] of parsed.facts) {
-      const tarballUpstream = facts.tarball === undefined ? undefined : client.upstreamForUrl(facts.tarball);
+      const origin = origins.resolve(facts.tarball, rule.upstream);
       const decision = decide(rule, {
         facts,
         signature: registrySignatureVerdict(facts, keys, isValid),
-        tarballOriginAllowed: tarballUpstream !== undefined,
+        tarballOriginAllowed: 'upstream' in origin,
+        ...('refused' in origin ? { tarballOriginDetail: origin.refused } : {}),
         tampered: epochs.isTampered(facts),
         now,
       });

@@ -56,16 +56,15 @@ export class UpstreamClient {
     return u;
   }
 
-  /** The configured upstream whose origin serves `url`, if any. */
-  upstreamForUrl(url: string): UpstreamConfig | undefined {
+  /** The configured upstreams whose origin serves `url`, in config order. */
+  upstreamsForUrl(url: string): UpstreamConfig[] {
     let origin: string;
     try {
       origin = new URL(url).origin;
     } catch {
-      return undefined;
+      return [];
     }
-    for (const u of this.#upstreams.values()) if (u.origin === origin) return u;
-    return undefined;
+    return [...this.#upstreams.values()].filter((u) => u.origin === origin);
   }
 
   /**

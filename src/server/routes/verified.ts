@@ -109,5 +109,5 @@ export async function serveTarball(deps: VerifiedDeps, req: IncomingMessage, res
   if (!expected) {
     throw new CountersignError('ECS_VERSION_HIDDEN', `${name}@${version} has no usable integrity to verify its tarball against`);
   }
-  await deps.tarballs.serve(req, res, facts, expected, log);
+  await deps.tarballs.serve(req, res, facts, expected, log, rule.upstream);
 }
