@@ -25,6 +25,8 @@ export interface RecordedRequest {
   readonly bodyBytes: number;
   /** The request body arrived whole. */
   readonly bodyComplete: boolean;
+  /** The client closed the connection before the request body ended. */
+  readonly aborted: boolean;
 }
 
 /** A failure injected on paths matching `path`. */
@@ -206,9 +208,10 @@ export class FakeRegistry {
 
   #handle(req: IncomingMessage, res: ServerResponse): void {
     const url = req.url ?? '/';
-    const record: MutableRecord = { method: req.method ?? 'GET', url, headers: req.headers, bodyBytes: 0, bodyComplete: false };
+    const record: MutableRecord = { method: req.method ?? 'GET', url, headers: req.headers, bodyBytes: 0, bodyComplete: false, aborted: false };
     this.requests.push(record);
     req.on('data', (chunk: Buffer) => (record.bodyBytes += chunk.length));
+    req.on('close', () => (record.aborted = !record.bodyComplete && !req.complete));
     req.on('error', () => undefined);
     const injected = this.#faults.find((f) => f.path.test(url) && f.remaining > 0);
     if (injected) {
