@@ -209,6 +209,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
       closing ??= (async () => {
         ready = false;
         metrics.ready.set(0);
+        const deadline = Date.now() + config.server.shutdownGraceMs;
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         const grace = new Promise<void>((resolve) => setTimeout(resolve, config.server.shutdownGraceMs).unref());
@@ -216,7 +217,9 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
         server.closeAllConnections();
         fast.close();
         passthrough.close();
-        await Promise.all([client.close(), pool.close()]);
+        // Upstream requests with no client left (a packument being fetched) get what remains of
+        // the grace, then are aborted: shutdown is bounded by shutdownGrace, not by upstream timeouts.
+        await Promise.all([client.close(Math.max(0, deadline - Date.now())), pool.close()]);
       })();
       return closing;
     },

@@ -99,8 +99,18 @@ export class UpstreamClient {
     return { statusCode: response.statusCode, headers: response.headers, body };
   }
 
-  async close(): Promise<void> {
-    await Promise.all([...this.#pools.values()].map((p) => p.close().catch(() => p.destroy())));
+  /**
+   * Lets requests in flight finish for at most `graceMs`, then aborts what is left: a fetch with no
+   * client waiting for it (a packument nobody aborts) must not hold shutdown up to its timeouts.
+   */
+  async close(graceMs = 0): Promise<void> {
+    await Promise.all([...this.#pools.values()].map(async (p) => {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), graceMs)));
+      const closed = await Promise.race([p.close().then(() => 'closed' as const, () => 'late' as const), late]);
+      clearTimeout(timer);
+      if (closed === 'late') await p.destroy().catch(() => undefined);
+    }));
   }
 }
 
