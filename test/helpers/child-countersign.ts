@@ -8,6 +8,9 @@ import type { ChildMessage, ParentMessage } from './child-main.js';
 export interface MemorySample {
   readonly rss: number;
   readonly heapUsed: number;
+  /** V8's committed heap; with rss - heapTotal - external, it tells where resident memory went. */
+  readonly heapTotal: number;
+  readonly external: number;
   /** Peak resident set since the child started, in bytes. */
   readonly maxRss: number;
 }
@@ -66,8 +69,8 @@ export async function spawnCountersign(yaml: string, options: { env?: Record<str
     async memory(gc = false) {
       const reply = next('memory');
       post({ type: 'memory', gc });
-      const { rss, heapUsed, maxRss } = await reply;
-      return { rss, heapUsed, maxRss };
+      const { rss, heapUsed, heapTotal, external, maxRss } = await reply;
+      return { rss, heapUsed, heapTotal, external, maxRss };
     },
     async close() {
       if (child.exitCode === null && child.signalCode === null) {

@@ -11,7 +11,7 @@ export type ParentMessage = { readonly type: 'memory'; readonly gc: boolean } | 
 
 export type ChildMessage =
   | { readonly type: 'listening'; readonly url: string }
-  | { readonly type: 'memory'; readonly rss: number; readonly heapUsed: number; readonly maxRss: number }
+  | { readonly type: 'memory'; readonly rss: number; readonly heapUsed: number; readonly heapTotal: number; readonly external: number; readonly maxRss: number }
   | { readonly type: 'fault'; readonly kind: 'unhandledRejection' | 'uncaughtException'; readonly message: string }
   | { readonly type: 'closed' };
 
@@ -45,7 +45,7 @@ process.on('message', (message: ParentMessage) => {
     if (message.gc && collect) collect();
     const usage = process.memoryUsage();
     // maxRSS is the peak resident set in KiB, so growth can never hide between two samples.
-    send({ type: 'memory', rss: usage.rss, heapUsed: usage.heapUsed, maxRss: process.resourceUsage().maxRSS * 1024 });
+    send({ type: 'memory', rss: usage.rss, heapUsed: usage.heapUsed, heapTotal: usage.heapTotal, external: usage.external, maxRss: process.resourceUsage().maxRSS * 1024 });
   } else if (message.type === 'close') {
     void app.close().then(() => {
       send({ type: 'closed' });
