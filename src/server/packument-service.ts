@@ -41,6 +41,8 @@ export interface PackumentView {
   readonly distTags: ReadonlyMap<string, string>;
   readonly full: Variant;
   readonly abbreviated: Variant;
+  /** Byte ranges of the served manifests in `full`. */
+  readonly manifestRanges: ReadonlyMap<string, readonly [number, number]>;
   /** Versions served (allowed, or warned). */
   readonly servedCount: number;
 }
@@ -131,17 +133,12 @@ export class PackumentService {
   }
 
   /**
-   * One version's manifest as served (tarball URL rewritten), from the cached upstream body.
-   * Callers check the decision first; this only reads.
+   * One served version's manifest (tarball URL rewritten), cut from the view's full form: no JSON
+   * work, however large the packument. Callers check the decision first; this only reads.
    */
-  manifestJson(view: PackumentView, base: string, version: string): string | undefined {
-    const entry = this.#cache.get(this.#entryKey(view.rule.upstream, view.name));
-    if (entry?.raw === undefined) return undefined;
-    const parsed = parsePackument(parseJson(entry.raw, view.name, view.rule.upstream), view.name);
-    const manifest = parsed.versions.get(version);
-    if (manifest === undefined) return undefined;
-    const tarball = `${base}${view.name}/-/${tarballFileName(view.name, version)}`;
-    return JSON.stringify({ ...manifest, dist: { ...(manifest['dist'] as Record<string, unknown>), tarball } });
+  manifestJson(view: PackumentView, version: string): string | undefined {
+    const range = view.manifestRanges.get(version);
+    return range === undefined ? undefined : view.full.identity.toString('utf8', range[0], range[1]);
   }
 
   /** Drops what is cached for a package (a tarball of it failed verification). */
@@ -290,6 +287,7 @@ export class PackumentService {
       malformed: parsed.malformed,
       distTags: full.distTags,
       full: new Variant(full.body, `${tag}-f`, 'application/json'),
+      manifestRanges: full.manifestRanges,
       abbreviated: new Variant(abbreviated.body, `${tag}-a`, 'application/vnd.npm.install-v1+json'),
       servedCount: served.size,
     };

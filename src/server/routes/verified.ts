@@ -84,7 +84,7 @@ export async function serveManifest(deps: VerifiedDeps, req: IncomingMessage, re
     deps.onHiddenRequested?.(name, version, decision, req);
     throw hiddenError(view, version, decision);
   }
-  const body = deps.packuments.manifestJson(view, publicBase(req, deps.config), version);
+  const body = deps.packuments.manifestJson(view, version);
   if (body === undefined) throw new CountersignError('ECS_NOT_FOUND', `${name}@${version} does not exist upstream`);
   sendJson(res, 200, JSON.parse(body), { 'cache-control': `public, max-age=${Math.floor(deps.config.packuments.clientMaxAgeMs / 1000)}`, ...staleHeaders(result) });
 }
