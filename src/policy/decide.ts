@@ -16,8 +16,10 @@ import type { AuditRequirement, RequireSet, SignatureMode, VerifyRule } from './
 export interface DecisionInput {
   readonly facts: VersionFacts;
   readonly signature: SignatureVerdict;
-  /** `dist.tarball` is on the origin of the rule's upstream (the only place it may be fetched from). */
+  /** `dist.tarball` is on the origin of an upstream this version's tarball may come from. */
   readonly tarballOriginAllowed: boolean;
+  /** Why not, when the caller knows better than "not on a configured upstream". */
+  readonly tarballOriginDetail?: string;
   /** A download of this exact integrity already failed verification. */
   readonly tampered: boolean;
   readonly now: number;
@@ -96,14 +98,15 @@ function evaluateSet(set: RequireSet, input: DecisionInput, honorExemptions: boo
   return outcomes;
 }
 
-function unconditional(rule: VerifyRule, input: DecisionInput): CheckOutcome[] {
+function unconditional(input: DecisionInput): CheckOutcome[] {
   const { facts } = input;
   const outcomes: CheckOutcome[] = [];
   if (input.tampered) {
     outcomes.push({ check: 'tamper', ok: false, reason: 'tampered', detail: 'its tarball failed integrity verification when countersign downloaded it' });
   }
   if (!input.tarballOriginAllowed) {
-    const where = facts.tarball === undefined ? 'it has no dist.tarball' : `dist.tarball is on ${originOf(facts.tarball)}, not on upstream ${rule.upstream} that serves it`;
+    const where = input.tarballOriginDetail
+      ?? (facts.tarball === undefined ? 'it has no dist.tarball' : `dist.tarball is not on a configured upstream (${originOf(facts.tarball)})`);
     outcomes.push({ check: 'tarball-origin', ok: false, reason: 'tarball-origin', detail: where });
   }
   const violation = violationCheck(evidenceOf(input), facts);
@@ -134,7 +137,7 @@ function earliest(outcomes: readonly CheckOutcome[]): number | undefined {
 /** Applies a verify rule to one version. Pure: same input, same decision. */
 export function decide(rule: VerifyRule, input: DecisionInput): Decision {
   const honorExemptions = rule.require.base.exemptions ?? true;
-  const base = [...unconditional(rule, input), ...evaluateSet(rule.require.base, input, honorExemptions)];
+  const base = [...unconditional(input), ...evaluateSet(rule.require.base, input, honorExemptions)];
   const alternatives = rule.require.anyOf.map((set) => evaluateSet(set, input, honorExemptions));
   const anyOfPassed = alternatives.length === 0 || alternatives.some((outcomes) => failed(outcomes).length === 0);
 

@@ -1,7 +1,7 @@
 import { CountersignError } from '../errors.js';
 import { extractVersionFacts } from './facts.js';
 import { isValidVersion, MAX_VERSION_LENGTH } from './name.js';
-import { copySafeFields, isRecord, isUnsafeKey, truncate } from './untrusted.js';
+import { copySafeFields, isRecord, isUnsafeKey, MAX_NESTING, nestedDeeperThan, truncate } from './untrusted.js';
 import type { MalformedVersion, VersionFacts } from './types.js';
 
 /** An upstream packument reduced to what countersign trusts. Built only by `parsePackument`. */
@@ -64,7 +64,10 @@ export function parsePackument(doc: unknown, expectedName: string): ParsedPackum
 
   const sanitizedDoc = copySafeFields(doc, DOC_SKIPPED_KEYS);
   sanitizedDoc['name'] = expectedName;
-  const unpublished = Object.hasOwn(rawTime, 'unpublished') && isRecord(rawTime['unpublished'])
+  // Top-level fields are copied from the latest package.json (`repository`, `bugs`, …): one that
+  // cannot be re-serialized is dropped rather than failing the whole package.
+  for (const key of Object.keys(sanitizedDoc)) if (nestedDeeperThan(sanitizedDoc[key], MAX_NESTING - 1)) delete sanitizedDoc[key];
+  const unpublished = Object.hasOwn(rawTime, 'unpublished') && isRecord(rawTime['unpublished']) && !nestedDeeperThan(rawTime['unpublished'], MAX_NESTING - 1)
     ? copySafeFields(rawTime['unpublished'])
     : undefined;
   return {
@@ -101,6 +104,7 @@ function checkVersion(name: string, key: string, manifest: unknown): CheckedVers
   }
   const rawDist = Object.hasOwn(manifest, 'dist') ? manifest['dist'] : undefined;
   if (!isRecord(rawDist)) return `the manifest of ${shownKey} has no "dist" object (got ${describe(rawDist)})`;
+  if (nestedDeeperThan(manifest, MAX_NESTING)) return `the manifest of ${shownKey} has values nested deeper than ${MAX_NESTING} levels`;
   const dist = copySafeFields(rawDist);
   const copy = copySafeFields(manifest);
   copy['dist'] = dist;

@@ -53,6 +53,11 @@ export interface RenderedPackument {
   readonly moved: readonly DistTagMove[];
   /** How many versions `body` holds; 0 means every version is hidden or malformed. */
   readonly versionCount: number;
+  /**
+   * Where each version's manifest is in the UTF-8 bytes of `body` (`[start, end)`), so that one
+   * manifest can be served without parsing the document. Full form only; empty otherwise.
+   */
+  readonly manifestRanges: ReadonlyMap<string, readonly [number, number]>;
 }
 
 const HEAD_KEYS = ['_id', '_rev', 'name'] as const;
@@ -117,7 +122,17 @@ export function renderPackument(
   const body = form === 'full'
     ? `{${prepared.fullHead},${distTags},${versions},"time":{${timeMembers(prepared.time, allowed)}}${prepared.fullTail}}`
     : `{${member('name', prepared.name)},${distTags},${versions}${prepared.abbreviatedTail}}`;
-  return { body, distTags: tags, moved, versionCount: kept.size };
+  const manifestRanges = new Map<string, readonly [number, number]>();
+  if (form === 'full') {
+    // The pieces follow `{<head>,<dist-tags>,"versions":{`, separated by commas.
+    let at = Buffer.byteLength(`{${prepared.fullHead},${distTags},"versions":{`);
+    for (const [version, entry] of kept) {
+      const end = at + Buffer.byteLength(entry.full);
+      manifestRanges.set(version, [at + Buffer.byteLength(JSON.stringify(version)) + 1, end]);
+      at = end + 1;
+    }
+  }
+  return { body, distTags: tags, moved, versionCount: kept.size, manifestRanges };
 }
 
 function withTarball(manifest: Readonly<Record<string, unknown>>, tarball: string): Record<string, unknown> {

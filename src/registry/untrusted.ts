@@ -39,3 +39,20 @@ export function copySafeFields(
 export function truncate(text: string, max = 64): string {
   return text.length > max ? `${text.slice(0, max)}…` : text;
 }
+
+/**
+ * JSON.parse accepts any nesting, but JSON.stringify recurses and overflows the stack somewhere
+ * past ten thousand levels. Real manifests nest under ten; values deeper than this are refused.
+ */
+export const MAX_NESTING = 64;
+
+/** True when `value` nests objects or arrays more than `limit` levels deep. Recurses at most `limit + 1` levels. */
+export function nestedDeeperThan(value: unknown, limit: number): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (limit === 0) return true;
+  if (Array.isArray(value)) return value.some((item) => nestedDeeperThan(item, limit - 1));
+  for (const key in value) {
+    if (nestedDeeperThan((value as Record<string, unknown>)[key], limit - 1)) return true;
+  }
+  return false;
+}

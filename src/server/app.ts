@@ -19,6 +19,7 @@ import { opsRouter, isOpsRequest } from './routes/ops.js';
 import { isPassthrough, PublicPassthrough } from './routes/passthrough.js';
 import { trustApiRouter } from './routes/api/index.js';
 import { serveManifest, servePackument, serveTarball, type VerifiedDeps } from './routes/verified.js';
+import { TarballOrigins } from './tarball-origin.js';
 import { TarballService } from './tarball-service.js';
 import { TrustRuntime } from './trust-runtime.js';
 import { VERSION } from '../version.js';
@@ -101,8 +102,9 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, t
     epochFor: (name) => `${trust.epochFor(name)}.${options.epochs?.epochFor(name) ?? '0'}.${tamper.epochFor(name)}`,
     isTampered: (facts) => tamper.has(facts),
   };
-  const packuments = new PackumentService({ config, client, keys, pool, metrics, epochs, evidence: (name) => trust.evidence(name), ...(options.now ? { now: options.now } : {}) });
-  const tarballs = new TarballService({ config, client, store, metrics, tamper, onTampered: (facts) => packuments.invalidate(facts.name) });
+  const origins = new TarballOrigins(client, config.policy);
+  const packuments = new PackumentService({ config, client, keys, pool, metrics, epochs, origins, evidence: (name) => trust.evidence(name), ...(options.now ? { now: options.now } : {}) });
+  const tarballs = new TarballService({ config, client, store, metrics, tamper, origins, onTampered: (facts) => packuments.invalidate(facts.name) });
   const fast = new FastScopeProxy(config);
   const passthrough = new PublicPassthrough(config);
   const services: AppServices = { config, metrics, logger, client, packuments, tarballs, tamper, trust };
@@ -249,18 +251,19 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, t
         listening = false;
         shuttingDown = true;
         metrics.ready.set(0);
+        const deadline = Date.now() + config.server.shutdownGraceMs;
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         // Without this, keep-alive clients (npm is one) hold the server open for the whole grace.
         for (const res of open) lastOnItsConnection(res);
-        const grace = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), config.server.shutdownGraceMs).unref());
-        const drained = await Promise.race([stopped.then(() => true), grace]);
+        const grace = new Promise<void>((resolve) => setTimeout(resolve, config.server.shutdownGraceMs).unref());
+        await Promise.race([stopped, grace]);
         server.closeAllConnections();
         fast.close();
         passthrough.close();
-        // After the grace, upstream requests still running belong to clients that were just cut:
-        // waiting for them could take an upstream timeout (30 s by default) past the grace.
-        await Promise.all([drained ? client.close() : client.destroy(), pool.close()]);
+        // Upstream requests with no client left (a packument being fetched) get what remains of
+        // the grace, then are aborted: shutdown is bounded by shutdownGrace, not by upstream timeouts.
+        await Promise.all([client.close(Math.max(0, deadline - Date.now())), pool.close()]);
         trust.close();
       })();
       return closing;

@@ -18,6 +18,7 @@ import { fetchPackument, packumentPath } from '../upstream/packument.js';
 import { registrySignatureTasks, registrySignatureVerdict, toP256Task, type SignatureTask } from '../verify/registry-signature.js';
 import type { SignaturePool } from '../verify/signature-pool.js';
 import type { RegistryKeySet } from '../verify/types.js';
+import type { TarballOrigins } from './tarball-origin.js';
 import { Variant } from './variant.js';
 
 /** Served forms kept per package, one per public base URL. */
@@ -44,6 +45,8 @@ export interface PackumentView {
   readonly distTags: ReadonlyMap<string, string>;
   readonly full: Variant;
   readonly abbreviated: Variant;
+  /** Byte ranges of the served manifests in `full`. */
+  readonly manifestRanges: ReadonlyMap<string, readonly [number, number]>;
   /** Versions served (allowed, or warned). */
   readonly servedCount: number;
 }
@@ -71,6 +74,13 @@ export interface ViewResult {
   readonly staleBecause: CountersignError | undefined;
 }
 
+/** The cache entry after a fetch, the packument parsed from a new body, or why the entry is stale. */
+interface Refreshed {
+  readonly entry: Entry | undefined;
+  readonly parsed: ParsedPackument | undefined;
+  readonly staleBecause: CountersignError | undefined;
+}
+
 function entrySize(entry: Entry): number {
   let size = 512 + (entry.raw?.length ?? 0);
   for (const { view } of entry.views.values()) size += view.full.size + view.abbreviated.size + view.facts.size * 400;
@@ -90,6 +100,7 @@ export interface PackumentServiceDeps {
   readonly pool: SignaturePool;
   readonly metrics: Metrics;
   readonly epochs: DecisionEpochs;
+  readonly origins: TarballOrigins;
   readonly now?: () => number;
   /** What the trust store knows about a package (audits, publisher signatures, keys, exemptions). */
   readonly evidence?: (name: string) => PackageEvidence;
@@ -103,6 +114,7 @@ export class PackumentService {
   readonly #deps: PackumentServiceDeps;
   readonly #cache: LRUCache<string, Entry>;
   readonly #flights = new SingleFlight<ViewResult>();
+  readonly #fetches = new SingleFlight<Refreshed>();
   readonly #now: () => number;
 
   constructor(deps: PackumentServiceDeps) {
@@ -127,17 +139,12 @@ export class PackumentService {
   }
 
   /**
-   * One version's manifest as served (tarball URL rewritten), from the cached upstream body.
-   * Callers check the decision first; this only reads.
+   * One served version's manifest (tarball URL rewritten), cut from the view's full form: no JSON
+   * work, however large the packument. Callers check the decision first; this only reads.
    */
-  manifestJson(view: PackumentView, base: string, version: string): string | undefined {
-    const entry = this.#cache.get(this.#entryKey(view.rule.upstream, view.name));
-    if (entry?.raw === undefined) return undefined;
-    const parsed = parsePackument(parseJson(entry.raw, view.name, view.rule.upstream), view.name);
-    const manifest = parsed.versions.get(version);
-    if (manifest === undefined) return undefined;
-    const tarball = `${base}${view.name}/-/${tarballFileName(view.name, version)}`;
-    return JSON.stringify({ ...manifest, dist: { ...(manifest['dist'] as Record<string, unknown>), tarball } });
+  manifestJson(view: PackumentView, version: string): string | undefined {
+    const range = view.manifestRanges.get(version);
+    return range === undefined ? undefined : view.full.identity.toString('utf8', range[0], range[1]);
   }
 
   /** Drops what is cached for a package (a tarball of it failed verification). */
@@ -175,38 +182,14 @@ export class PackumentService {
   }
 
   async #load(name: string, rule: VerifyRule, base: string): Promise<ViewResult> {
-    const { config, metrics } = this.#deps;
     const upstream = this.#deps.client.upstream(rule.upstream);
     const key = this.#entryKey(upstream.name, name);
-    const now = this.#now();
     let entry = this.#cache.get(key);
-    let parsedDoc: unknown;
+    let parsed: ParsedPackument | undefined;
     let staleBecause: CountersignError | undefined;
-
-    if (!entry || !this.#isFresh(entry, now)) {
-      try {
-        const fetched = await fetchPackument(this.#deps.client, upstream.name, name, {
-          etag: entry?.raw !== undefined ? entry.etag : undefined,
-          maxBytes: config.packuments.maxSizeBytes,
-        });
-        if (fetched.status === 'not-modified' && entry) {
-          entry.fetchedAt = this.#now();
-          metrics.cacheRequests.inc({ cache: 'packument', result: 'revalidated' });
-        } else if (fetched.status === 'ok') {
-          parsedDoc = parseJson(fetched.body, name, upstream.name);
-          entry = { upstream: upstream.name, raw: fetched.body, etag: fetched.etag, fetchedAt: this.#now(), signatures: entry?.signatures ?? new Map(), views: new Map() };
-          metrics.cacheRequests.inc({ cache: 'packument', result: 'miss' });
-        } else {
-          entry = { upstream: upstream.name, raw: undefined, etag: undefined, fetchedAt: this.#now(), signatures: new Map(), views: new Map() };
-          metrics.cacheRequests.inc({ cache: 'packument', result: 'miss' });
-        }
-        this.#cache.set(key, entry);
-      } catch (err) {
-        const usable = entry?.raw !== undefined && now - entry.fetchedAt < config.packuments.staleIfErrorMs;
-        if (!usable || !isCountersignError(err) || !UPSTREAM_FAILURES.has(err.code)) throw err;
-        staleBecause = err;
-        metrics.cacheRequests.inc({ cache: 'packument', result: 'stale' });
-      }
+    if (!entry || !this.#isFresh(entry, this.#now())) {
+      // Keyed by package alone: requests under every public base URL (every Host) share one fetch.
+      ({ entry, parsed, staleBecause } = await this.#fetches.run(key, () => this.#refresh(name, upstream.name, key)));
     }
     if (!entry || entry.raw === undefined) {
       throw new CountersignError('ECS_NOT_FOUND', `${name} is not in upstream ${upstream.name}`);
@@ -218,8 +201,8 @@ export class PackumentService {
     if (cached && cached.key === viewKey && this.#now() < cached.validUntil) return { view: cached.view, staleBecause };
 
     const started = performance.now();
-    const computed = await this.#compute(name, rule, base, entry, parsedDoc ?? parseJson(entry.raw, name, upstream.name), keys);
-    metrics.rewriteDuration.observe((performance.now() - started) / 1000);
+    const computed = await this.#compute(name, rule, base, entry, parsed ?? parsePackument(parseJson(entry.raw, name, upstream.name), name), keys);
+    this.#deps.metrics.rewriteDuration.observe((performance.now() - started) / 1000);
     // Views are per public base URL; without server.publicUrl the base comes from the Host header,
     // so a client sending many hosts must not multiply what a package holds in memory.
     if (!entry.views.has(base) && entry.views.size >= MAX_VIEWS_PER_PACKAGE) entry.views.delete(entry.views.keys().next().value!);
@@ -228,17 +211,50 @@ export class PackumentService {
     return { view: computed.view, staleBecause };
   }
 
+  /** Fetches (or revalidates) the upstream packument into the cache; one at a time per package. */
+  async #refresh(name: string, upstreamName: string, key: string): Promise<Refreshed> {
+    const { config, metrics } = this.#deps;
+    const now = this.#now();
+    let entry = this.#cache.get(key);
+    if (entry && this.#isFresh(entry, now)) return { entry, parsed: undefined, staleBecause: undefined };
+    try {
+      let parsed: ParsedPackument | undefined;
+      const fetched = await fetchPackument(this.#deps.client, upstreamName, name, {
+        etag: entry?.raw !== undefined ? entry.etag : undefined,
+        maxBytes: config.packuments.maxSizeBytes,
+      });
+      if (fetched.status === 'not-modified' && entry) {
+        entry.fetchedAt = this.#now();
+        metrics.cacheRequests.inc({ cache: 'packument', result: 'revalidated' });
+      } else if (fetched.status === 'ok') {
+        // Checked before it replaces anything: a body that is not a packument is an upstream
+        // failure (stale copy if there is one), never a cached entry that fails on every request.
+        parsed = parsePackument(parseJson(fetched.body, name, upstreamName), name);
+        entry = { upstream: upstreamName, raw: fetched.body, etag: fetched.etag, fetchedAt: this.#now(), signatures: entry?.signatures ?? new Map(), views: new Map() };
+        metrics.cacheRequests.inc({ cache: 'packument', result: 'miss' });
+      } else {
+        entry = { upstream: upstreamName, raw: undefined, etag: undefined, fetchedAt: this.#now(), signatures: new Map(), views: new Map() };
+        metrics.cacheRequests.inc({ cache: 'packument', result: 'miss' });
+      }
+      this.#cache.set(key, entry);
+      return { entry, parsed, staleBecause: undefined };
+    } catch (err) {
+      const usable = entry?.raw !== undefined && now - entry.fetchedAt < config.packuments.staleIfErrorMs;
+      if (!usable || !isCountersignError(err) || !UPSTREAM_FAILURES.has(err.code)) throw err;
+      metrics.cacheRequests.inc({ cache: 'packument', result: 'stale' });
+      return { entry, parsed: undefined, staleBecause: err };
+    }
+  }
+
   async #compute(
     name: string,
     rule: VerifyRule,
     base: string,
     entry: Entry,
-    doc: unknown,
+    parsed: ParsedPackument,
     keys: RegistryKeySet | undefined,
   ): Promise<{ view: PackumentView; validUntil: number }> {
-    const { metrics, epochs, client } = this.#deps;
-    const upstream = client.upstream(rule.upstream);
-    const parsed = parsePackument(doc, name);
+    const { metrics, epochs, origins } = this.#deps;
     await this.#verifySignatures(parsed, keys, entry.signatures);
 
     const policyStarted = performance.now();
@@ -249,12 +265,12 @@ export class PackumentService {
     const isValid = (key: { keyid: string }, message: string, sig: string) => entry.signatures.get(`${key.keyid}\0${message}\0${sig}`) === true;
     const trust = this.#deps.evidence?.(name);
     for (const [version, facts] of parsed.facts) {
+      const origin = origins.resolve(facts.tarball, rule.upstream);
       const decision = decide(rule, {
         facts,
         signature: registrySignatureVerdict(facts, keys, isValid),
-        // Only the rule's own upstream: a public packument must not make us fetch, with an
-        // internal registry's token, a tarball from that internal registry.
-        tarballOriginAllowed: facts.tarball !== undefined && originOf(facts.tarball) === upstream.origin,
+        tarballOriginAllowed: 'upstream' in origin,
+        ...('refused' in origin ? { tarballOriginDetail: origin.refused } : {}),
         tampered: epochs.isTampered(facts),
         now,
         ...(trust ? { trust } : {}),
@@ -282,6 +298,7 @@ export class PackumentService {
       malformed: parsed.malformed,
       distTags: full.distTags,
       full: new Variant(full.body, `${tag}-f`, 'application/json'),
+      manifestRanges: full.manifestRanges,
       abbreviated: new Variant(abbreviated.body, `${tag}-a`, 'application/vnd.npm.install-v1+json'),
       servedCount: served.size,
     };
@@ -306,14 +323,6 @@ export class PackumentService {
       for (const facts of parsed.facts.values()) for (const t of registrySignatureTasks(facts, keys)) live.add(`${t.key.keyid}\0${t.message}\0${t.sig}`);
       for (const k of results.keys()) if (!live.has(k)) results.delete(k);
     }
-  }
-}
-
-function originOf(url: string): string | undefined {
-  try {
-    return new URL(url).origin;
-  } catch {
-    return undefined;
   }
 }
 

@@ -14,6 +14,7 @@ import { IntegrityHasher } from '../verify/integrity.js';
 import type { ExpectedDigest } from '../verify/types.js';
 import { requestInfo } from './context.js';
 import { sendError } from './respond.js';
+import type { TarballOrigins } from './tarball-origin.js';
 
 export interface TarballServiceDeps {
   readonly config: Config;
@@ -23,6 +24,7 @@ export interface TarballServiceDeps {
   readonly tamper: TamperRecords;
   /** Called after a tamper record, so that the package's packument is rewritten without the version. */
   readonly onTampered: (facts: VersionFacts) => void;
+  readonly origins: TarballOrigins;
 }
 
 const TARBALL_HEADERS = {
@@ -50,8 +52,8 @@ export class TarballService {
     this.#memoryEntryMax = Math.floor(deps.config.tarballs.memoryCacheBytes / 8);
   }
 
-  /** `upstream` is the verify rule's upstream: the only one this tarball may come from. */
-  async serve(req: IncomingMessage, res: ServerResponse, facts: VersionFacts, expected: ExpectedDigest, upstream: string, log: Logger): Promise<void> {
+  /** `ruleUpstream` is the upstream of the verify rule that allowed the version. */
+  async serve(req: IncomingMessage, res: ServerResponse, facts: VersionFacts, expected: ExpectedDigest, log: Logger, ruleUpstream: string): Promise<void> {
     const info = requestInfo(res);
     const cacheable = expected.algorithm === 'sha512';
     const etag = `"${expected.algorithm}-${expected.hex.slice(0, 32)}"`;
@@ -72,7 +74,7 @@ export class TarballService {
       }
     }
     info.cache = 'miss';
-    return this.#fetchAndVerify(req, res, facts, expected, etag, upstream, log);
+    return this.#fetchAndVerify(req, res, facts, expected, etag, log, ruleUpstream);
   }
 
   #sendBuffer(req: IncomingMessage, res: ServerResponse, body: Buffer, etag: string): void {
@@ -117,14 +119,16 @@ export class TarballService {
     return true;
   }
 
-  async #fetchAndVerify(req: IncomingMessage, res: ServerResponse, facts: VersionFacts, expected: ExpectedDigest, etag: string, upstreamName: string, log: Logger): Promise<void> {
+  async #fetchAndVerify(req: IncomingMessage, res: ServerResponse, facts: VersionFacts, expected: ExpectedDigest, etag: string, log: Logger, ruleUpstream: string): Promise<void> {
     const { config, client, metrics } = this.#deps;
     const url = facts.tarball;
-    const upstream = client.upstream(upstreamName);
-    if (url === undefined || client.upstreamForUrl(url)?.origin !== upstream.origin) {
+    const origin = this.#deps.origins.resolve(url, ruleUpstream);
+    if (url === undefined || 'refused' in origin) {
       metrics.tarballsBlocked.inc({ reason: 'tarball-origin' });
-      throw new CountersignError('ECS_TARBALL_ORIGIN', `${facts.name}@${facts.version}: dist.tarball is not on upstream ${upstream.name}; countersign fetches a tarball only from the upstream that served its packument`);
+      const why = 'refused' in origin ? origin.refused : 'it has no dist.tarball';
+      throw new CountersignError('ECS_TARBALL_ORIGIN', `${facts.name}@${facts.version}: ${why}; countersign fetches tarballs only from its upstreams`);
     }
+    const { upstream } = origin;
     const what = `the tarball of ${facts.name}@${facts.version}`;
     const abort = new AbortController();
     const onClose = () => abort.abort();

@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { pipeline, type Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, type Gunzip } from 'node:zlib';
 import { Pool, type Dispatcher } from 'undici';
 import type { UpstreamConfig } from '../config/types.js';
@@ -56,16 +56,15 @@ export class UpstreamClient {
     return u;
   }
 
-  /** The configured upstream whose origin serves `url`, if any. */
-  upstreamForUrl(url: string): UpstreamConfig | undefined {
+  /** The configured upstreams whose origin serves `url`, in config order. */
+  upstreamsForUrl(url: string): UpstreamConfig[] {
     let origin: string;
     try {
       origin = new URL(url).origin;
     } catch {
-      return undefined;
+      return [];
     }
-    for (const u of this.#upstreams.values()) if (u.origin === origin) return u;
-    return undefined;
+    return [...this.#upstreams.values()].filter((u) => u.origin === origin);
   }
 
   /**
@@ -100,14 +99,18 @@ export class UpstreamClient {
     return { statusCode: response.statusCode, headers: response.headers, body };
   }
 
-  /** Waits for in-flight upstream requests (each bounded by its timeouts), then closes the pools. */
-  async close(): Promise<void> {
-    await Promise.all([...this.#pools.values()].map((p) => p.close().catch(() => p.destroy())));
-  }
-
-  /** Aborts in-flight upstream requests and closes the pools at once. */
-  async destroy(): Promise<void> {
-    await Promise.all([...this.#pools.values()].map((p) => p.destroy().catch(() => undefined)));
+  /**
+   * Lets requests in flight finish for at most `graceMs`, then aborts what is left: a fetch with no
+   * client waiting for it (a packument nobody aborts) must not hold shutdown up to its timeouts.
+   */
+  async close(graceMs = 0): Promise<void> {
+    await Promise.all([...this.#pools.values()].map(async (p) => {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), graceMs)));
+      const closed = await Promise.race([p.close().then(() => 'closed' as const, () => 'late' as const), late]);
+      clearTimeout(timer);
+      if (closed === 'late') await p.destroy().catch(() => undefined);
+    }));
   }
 }
 
@@ -122,12 +125,17 @@ export function decodedBody(response: UpstreamResponse): Readable {
     throw new CountersignError('ECS_UPSTREAM_STATUS', `upstream sent an unsupported Content-Encoding: ${encoding}`);
   }
   if (!decoder) return response.body;
-  response.body.on('error', (err) => decoder.destroy(err));
-  return response.body.pipe(decoder);
+  // pipeline, not pipe: when the reader gives up on the decoder (a cap, a gzip error), the response
+  // under it is destroyed too, which releases its upstream connection. A paused, unread response
+  // would hold the connection for good: undici's body timeout does not run while it is paused.
+  return pipeline(response.body, decoder, () => {});
 }
 
-/** Reads a whole body, refusing more than `maxBytes` (the process never holds more than that). */
-export async function readCapped(body: Readable, maxBytes: number, upstream: string, what: string): Promise<Buffer> {
+/**
+ * Reads a whole body, refusing more than `maxBytes` (the process never holds more than that).
+ * `limit` names the setting that sets the cap, for the message.
+ */
+export async function readCapped(body: Readable, maxBytes: number, upstream: string, what: string, limit: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let total = 0;
   try {
@@ -136,7 +144,7 @@ export async function readCapped(body: Readable, maxBytes: number, upstream: str
       total += buf.length;
       if (total > maxBytes) {
         body.destroy();
-        throw new CountersignError('ECS_UPSTREAM_TOO_LARGE', `${what} from upstream ${upstream} is over the ${maxBytes}-byte cap (packuments.maxSize / tarballs.maxSize)`);
+        throw new CountersignError('ECS_UPSTREAM_TOO_LARGE', `${what} from upstream ${upstream} is over the ${maxBytes}-byte cap (${limit})`);
       }
       chunks.push(buf);
     }

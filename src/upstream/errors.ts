@@ -28,6 +28,9 @@ export function upstreamError(err: unknown, upstream: string, what: string, rece
   if (err instanceof undiciErrors.BodyTimeoutError) {
     return new CountersignError('ECS_UPSTREAM_TIMEOUT', `upstream ${upstream} stopped sending ${what} (body idle timeout)`, cause);
   }
+  if (code !== undefined && isInflateError(code)) {
+    return new CountersignError('ECS_UPSTREAM_INVALID_JSON', `upstream ${upstream} sent ${what} in a body that does not inflate (its Content-Encoding): ${errorMessage(err)}`, cause);
+  }
   if (code !== undefined && UNREACHABLE_CODES.has(code)) {
     return new CountersignError('ECS_UPSTREAM_UNREACHABLE', `upstream ${upstream} is unreachable (${code}) for ${what}`, cause);
   }
@@ -36,6 +39,14 @@ export function upstreamError(err: unknown, upstream: string, what: string, rece
       ? new CountersignError('ECS_UPSTREAM_RESET', `upstream ${upstream} closed the connection while sending ${what}`, cause)
       : new CountersignError('ECS_UPSTREAM_UNREACHABLE', `upstream ${upstream} closed the connection before answering for ${what}`, cause);
   }
-  const message = err instanceof Error ? err.message : String(err);
-  return new CountersignError(receiving ? 'ECS_UPSTREAM_RESET' : 'ECS_UPSTREAM_UNREACHABLE', `upstream ${upstream} failed for ${what}: ${message}`, cause);
+  return new CountersignError(receiving ? 'ECS_UPSTREAM_RESET' : 'ECS_UPSTREAM_UNREACHABLE', `upstream ${upstream} failed for ${what}: ${errorMessage(err)}`, cause);
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** zlib's gzip/deflate errors (Z_DATA_ERROR, Z_BUF_ERROR, …) and its brotli decoder's (ERR__ERROR_FORMAT_…). */
+function isInflateError(code: string): boolean {
+  return code.startsWith('Z_') || code.startsWith('ERR__ERROR_');
 }

@@ -75,7 +75,7 @@ export class RegistryKeys {
         response.body.resume();
         throw new Error(`${url} answered ${response.statusCode}`);
       }
-      const body = await readCapped(decodedBody(response), MAX_KEYS_BYTES, upstream.name, 'the registry signing keys');
+      const body = await readCapped(decodedBody(response), MAX_KEYS_BYTES, upstream.name, 'the registry signing keys', `a fixed ${MAX_KEYS_BYTES}-byte limit`);
       slot.keys = parseKeysDocument(JSON.parse(body.toString('utf8')), url);
       slot.fetchedAt = Date.now();
       return slot.keys;

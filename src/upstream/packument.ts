@@ -51,6 +51,6 @@ export async function fetchPackument(
     response.body.destroy();
     throw new CountersignError('ECS_UPSTREAM_TOO_LARGE', `${what} from upstream ${upstream.name} is ${declared} bytes, over the ${options.maxBytes}-byte cap (packuments.maxSize)`);
   }
-  const body = await readCapped(decodedBody(response), options.maxBytes, upstream.name, what);
+  const body = await readCapped(decodedBody(response), options.maxBytes, upstream.name, what, 'packuments.maxSize');
   return { status: 'ok', body, etag: header(response.headers.etag), lastModified: header(response.headers['last-modified']) };
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import type { TestRegistryKey } from './registry-key.js';
 import { packTarballs, type PackageSpec } from './tarballs.js';
 
@@ -20,6 +21,12 @@ export interface RecordedRequest {
   readonly method: string;
   readonly url: string;
   readonly headers: IncomingMessage['headers'];
+  /** Request body bytes received so far (PUT and POST bodies are read to the end). */
+  readonly bodyBytes: number;
+  /** The request body arrived whole. */
+  readonly bodyComplete: boolean;
+  /** The client closed the connection before the request body ended. */
+  readonly aborted: boolean;
 }
 
 /** A failure injected on paths matching `path`. */
@@ -29,7 +36,21 @@ export type Fault =
   | { readonly kind: 'reset-body' } // send headers and half the body, then destroy
   | { readonly kind: 'hang-headers' }
   | { readonly kind: 'hang-body' } // send headers and a little body, then nothing
-  | { readonly kind: 'body'; readonly body: string | Buffer; readonly contentType?: string };
+  | { readonly kind: 'body'; readonly body: string | Buffer; readonly contentType?: string; readonly contentEncoding?: string }
+  /** The normal answer, its body sent in pieces spread over `ms`. */
+  | { readonly kind: 'slow-body'; readonly ms: number }
+  /** `bytes` of a never-ending JSON string, streamed with backpressure; gzip sends a bomb of small members. */
+  | { readonly kind: 'huge-body'; readonly bytes: number; readonly declareLength?: boolean; readonly gzip?: boolean }
+  /** A status whose body quotes the request's Authorization header, as careless servers do. */
+  | { readonly kind: 'echo-auth'; readonly status: number };
+
+interface Answer {
+  readonly status: number;
+  readonly headers: OutgoingHttpHeaders;
+  readonly body: Buffer;
+}
+
+type MutableRecord = { -readonly [K in keyof RecordedRequest]: RecordedRequest[K] };
 
 interface StoredVersion {
   manifest: Record<string, unknown>;
@@ -47,6 +68,7 @@ export class FakeRegistry {
   readonly #packages = new Map<string, Map<string, StoredVersion>>();
   readonly #tags = new Map<string, Map<string, string>>();
   readonly #faults: Array<{ path: RegExp; fault: Fault; remaining: number }> = [];
+  #chaos: { path: RegExp; faults: readonly Fault[]; probability: number; random: () => number } | undefined;
   readonly #overrides = new Map<string, unknown>();
   readonly #sockets = new Set<Socket>();
   readonly #server: Server;
@@ -162,8 +184,17 @@ export class FakeRegistry {
     this.#faults.push({ path, fault, remaining: times });
   }
 
+  /**
+   * On paths matching `path`, answer with one of `faults` (picked with `random`) with the given
+   * probability, for as long as it is set. `random` is the test's seeded generator.
+   */
+  chaos(path: RegExp, faults: readonly Fault[], probability: number, random: () => number): void {
+    this.#chaos = { path, faults, probability, random };
+  }
+
   clearFaults(): void {
     this.#faults.length = 0;
+    this.#chaos = undefined;
   }
 
   requestsTo(path: RegExp): RecordedRequest[] {
@@ -177,52 +208,62 @@ export class FakeRegistry {
 
   #handle(req: IncomingMessage, res: ServerResponse): void {
     const url = req.url ?? '/';
-    this.requests.push({ method: req.method ?? 'GET', url, headers: req.headers });
+    const record: MutableRecord = { method: req.method ?? 'GET', url, headers: req.headers, bodyBytes: 0, bodyComplete: false, aborted: false };
+    this.requests.push(record);
+    req.on('data', (chunk: Buffer) => (record.bodyBytes += chunk.length));
+    req.on('close', () => (record.aborted = !record.bodyComplete && !req.complete));
+    req.on('error', () => undefined);
     const injected = this.#faults.find((f) => f.path.test(url) && f.remaining > 0);
     if (injected) {
       injected.remaining--;
       return this.#applyFault(injected.fault, req, res);
     }
+    const chaos = this.#chaos;
+    if (chaos && chaos.path.test(url) && chaos.random() < chaos.probability) {
+      return this.#applyFault(chaos.faults[Math.floor(chaos.random() * chaos.faults.length)]!, req, res);
+    }
+    // Bodies are read to the end before answering, so tests can tell what arrived.
+    req.on('end', () => {
+      record.bodyComplete = true;
+      send(res, this.#answer(req));
+    });
+  }
+
+  /** The answer of a healthy registry. */
+  #answer(req: IncomingMessage): Answer {
+    const url = req.url ?? '/';
     if (this.requiredToken !== undefined && req.headers.authorization !== `Bearer ${this.requiredToken}`) {
-      return json(res, 401, { error: 'authentication required' });
+      return jsonAnswer(401, { error: 'authentication required' });
     }
     const path = decodeURIComponent(url.split('?')[0]!);
     if (path === '/-/npm/v1/keys') {
-      if (!this.serveKeys || !this.#key) return json(res, 404, { error: 'not found' });
-      return json(res, 200, { keys: [this.#key.entry(), ...(this.#otherKey ? [] : [])] });
+      if (!this.serveKeys || !this.#key) return jsonAnswer(404, { error: 'not found' });
+      return jsonAnswer(200, { keys: [this.#key.entry(), ...(this.#otherKey ? [] : [])] });
     }
-    if (path === '/-/ping') return json(res, 200, {});
-    if (path === '/-/v1/search') return json(res, 200, { objects: [], total: 0, time: new Date().toISOString() });
-    if (path.startsWith('/-/npm/v1/security/')) return json(res, 200, {});
-    if (req.method === 'PUT') {
-      req.resume();
-      return json(res, 201, { ok: true });
-    }
+    if (path === '/-/ping') return jsonAnswer(200, {});
+    if (path === '/-/v1/search') return jsonAnswer(200, { objects: [], total: 0, time: new Date().toISOString() });
+    if (path.startsWith('/-/npm/v1/security/')) return jsonAnswer(200, {});
+    if (req.method === 'PUT') return jsonAnswer(201, { ok: true });
     const tarball = /^\/(.+)\/-\/[^/]+-(\d+\.\d+\.\d+[^/]*)\.tgz$/.exec(path);
     if (tarball) {
       const stored = this.#packages.get(tarball[1]!)?.get(tarball[2]!);
-      if (!stored) return json(res, 404, { error: 'not found' });
-      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': stored.tarball.length });
-      return void res.end(stored.tarball);
+      if (!stored) return jsonAnswer(404, { error: 'not found' });
+      return { status: 200, headers: { 'content-type': 'application/octet-stream', 'content-length': stored.tarball.length }, body: stored.tarball };
     }
     const name = path.slice(1);
     const override = this.#overrides.get(name);
     const doc = override ?? this.packument(name);
-    if (doc === undefined) return json(res, 404, { error: 'not found' });
-    const body = typeof doc === 'string' ? doc : JSON.stringify(doc);
+    if (doc === undefined) return jsonAnswer(404, { error: 'not found' });
+    const body = Buffer.from(typeof doc === 'string' ? doc : JSON.stringify(doc), 'utf8');
     const etag = `"${createHash('sha1').update(body).digest('hex')}"`;
-    if (req.headers['if-none-match'] === etag) {
-      res.writeHead(304, { etag });
-      return void res.end();
-    }
-    res.writeHead(200, { 'content-type': 'application/json', etag, 'content-length': Buffer.byteLength(body) });
-    res.end(body);
+    if (req.headers['if-none-match'] === etag) return { status: 304, headers: { etag }, body: Buffer.alloc(0) };
+    return { status: 200, headers: { 'content-type': 'application/json', etag, 'content-length': body.length }, body };
   }
 
-  #applyFault(fault: Fault, _req: IncomingMessage, res: ServerResponse): void {
+  #applyFault(fault: Fault, req: IncomingMessage, res: ServerResponse): void {
     switch (fault.kind) {
       case 'status':
-        return json(res, fault.status, { error: `injected ${fault.status}` });
+        return send(res, jsonAnswer(fault.status, { error: `injected ${fault.status}` }));
       case 'reset':
         res.socket?.destroy();
         return;
@@ -238,15 +279,68 @@ export class FakeRegistry {
         res.write('{"name":');
         return;
       case 'body':
-        res.writeHead(200, { 'content-type': fault.contentType ?? 'application/json' });
+        res.writeHead(200, { 'content-type': fault.contentType ?? 'application/json', ...(fault.contentEncoding ? { 'content-encoding': fault.contentEncoding } : {}) });
         res.end(fault.body);
         return;
+      case 'slow-body':
+        return void req.on('end', () => sendSlowly(res, this.#answer(req), fault.ms)).resume();
+      case 'huge-body':
+        return streamHuge(res, fault.bytes, fault.declareLength === true, fault.gzip === true);
+      case 'echo-auth':
+        return send(res, jsonAnswer(fault.status, { error: `bad credentials: ${String(req.headers.authorization ?? '(none)')}` }));
     }
   }
 }
 
-function json(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  res.end(text);
+function jsonAnswer(status: number, body: unknown): Answer {
+  const text = Buffer.from(JSON.stringify(body), 'utf8');
+  return { status, headers: { 'content-type': 'application/json', 'content-length': text.length }, body: text };
+}
+
+function send(res: ServerResponse, answer: Answer): void {
+  res.writeHead(answer.status, answer.headers);
+  res.end(answer.body);
+}
+
+function sendSlowly(res: ServerResponse, answer: Answer, ms: number): void {
+  const pieces = Math.max(1, Math.min(10, answer.body.length));
+  const size = Math.ceil(answer.body.length / pieces);
+  res.writeHead(answer.status, answer.headers);
+  let sent = 0;
+  const next = () => {
+    if (res.destroyed) return;
+    const piece = answer.body.subarray(sent, sent + size);
+    sent += piece.length;
+    if (sent >= answer.body.length) return void res.end(piece);
+    res.write(piece);
+    setTimeout(next, ms / pieces);
+  };
+  setTimeout(next, ms / pieces);
+}
+
+/** One gzip member inflating to 1 MiB of spaces; members concatenate into a bomb of any size. */
+let bombMember: Buffer | undefined;
+
+function streamHuge(res: ServerResponse, bytes: number, declareLength: boolean, gzip: boolean): void {
+  const headers: OutgoingHttpHeaders = { 'content-type': 'application/json' };
+  let chunks: Buffer[];
+  if (gzip) {
+    headers['content-encoding'] = 'gzip';
+    bombMember ??= gzipSync(Buffer.alloc(1 << 20, 0x20), { level: 9 });
+    chunks = [gzipSync(Buffer.from('{"name":"')), ...Array.from({ length: Math.ceil(bytes / (1 << 20)) }, () => bombMember!)];
+  } else {
+    const filler = Buffer.alloc(64 * 1024, 0x61);
+    chunks = [Buffer.from('{"name":"'), ...Array.from({ length: Math.ceil(bytes / filler.length) }, () => filler)];
+  }
+  if (declareLength) headers['content-length'] = chunks.reduce((n, c) => n + c.length, 0);
+  res.writeHead(200, headers);
+  let i = 0;
+  const pump = () => {
+    while (i < chunks.length && !res.destroyed) {
+      if (!res.write(chunks[i++]!)) return void res.once('drain', pump);
+    }
+    if (!res.destroyed) res.end();
+  };
+  res.on('error', () => undefined);
+  pump();
 }

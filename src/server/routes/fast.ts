@@ -10,6 +10,7 @@ import { requestInfo } from '../context.js';
 import { publicBase } from '../public-url.js';
 import { cappedBody, keepHeaders } from '../body-limit.js';
 import { sendError } from '../respond.js';
+import { configuredSecrets, relayUpstreamResponse } from './relay.js';
 
 /** Response headers that describe the upstream's framing, not the body we send. */
 const HOP_HEADERS = new Set(['content-length', 'transfer-encoding', 'connection', 'keep-alive', 'content-encoding']);
@@ -30,12 +31,14 @@ interface Pending {
 export class FastScopeProxy {
   readonly #config: Config;
   readonly #rewriting = httpProxy.createProxyServer({ selfHandleResponse: true, ignorePath: true, changeOrigin: true, xfwd: false });
-  readonly #piping = httpProxy.createProxyServer({ ignorePath: true, changeOrigin: true, xfwd: false });
+  readonly #piping = httpProxy.createProxyServer({ selfHandleResponse: true, ignorePath: true, changeOrigin: true, xfwd: false });
   readonly #agents = new Map<string, HttpAgent>();
   readonly #pending = new WeakMap<IncomingMessage, Pending>();
+  readonly #secrets: readonly string[];
 
   constructor(config: Config) {
     this.#config = config;
+    this.#secrets = configuredSecrets(config);
     for (const u of config.upstreams.values()) {
       const options = { keepAlive: true, maxSockets: u.connections };
       this.#agents.set(u.name, u.url.startsWith('https:') ? new HttpsAgent(options) : new HttpAgent(options));
@@ -49,6 +52,7 @@ export class FastScopeProxy {
       });
     }
     this.#rewriting.on('proxyRes', (proxyRes, req, res) => this.#rewrite(proxyRes, req, res));
+    this.#piping.on('proxyRes', (proxyRes, req, res) => relayUpstreamResponse(proxyRes, res, this.#pending.get(req)?.upstream.name ?? 'fast', this.#secrets));
   }
 
   /** Proxies one request for a name in a fast scope. `packument` asks for tarball URL rewriting. */
@@ -91,9 +95,8 @@ export class FastScopeProxy {
     }
     const encoding = proxyRes.headers['content-encoding'];
     if (proxyRes.statusCode !== 200 || (encoding !== undefined && encoding !== 'identity')) {
-      // Not a body we can rewrite as text: pass it on untouched.
-      res.writeHead(proxyRes.statusCode ?? 502, proxyRes.headers);
-      proxyRes.pipe(res);
+      // Not a body we can rewrite as text: pass it on (error bodies without credentials).
+      relayUpstreamResponse(proxyRes, res, pending.upstream.name, this.#secrets);
       return;
     }
     const cap = this.#config.packuments.maxSizeBytes;

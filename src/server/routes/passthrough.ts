@@ -7,6 +7,7 @@ import { upstreamError } from '../../upstream/errors.js';
 import { requestInfo } from '../context.js';
 import { cappedBody, keepHeaders } from '../body-limit.js';
 import { sendError } from '../respond.js';
+import { configuredSecrets, relayUpstreamResponse } from './relay.js';
 
 /** Registry-wide endpoints npm calls that carry nothing to verify: search, audit, ping. */
 const PASSTHROUGH: ReadonlyArray<{ method: string; path: RegExp }> = [
@@ -32,7 +33,7 @@ export function publicUpstream(config: Config): UpstreamConfig {
 export class PublicPassthrough {
   readonly #config: Config;
   readonly #upstream: UpstreamConfig;
-  readonly #proxy = httpProxy.createProxyServer({ ignorePath: true, changeOrigin: true, xfwd: false });
+  readonly #proxy = httpProxy.createProxyServer({ selfHandleResponse: true, ignorePath: true, changeOrigin: true, xfwd: false });
   readonly #agent: HttpAgent;
 
   constructor(config: Config) {
@@ -40,6 +41,8 @@ export class PublicPassthrough {
     this.#upstream = publicUpstream(config);
     const options = { keepAlive: true, maxSockets: this.#upstream.connections };
     this.#agent = this.#upstream.url.startsWith('https:') ? new HttpsAgent(options) : new HttpAgent(options);
+    const secrets = configuredSecrets(config);
+    this.#proxy.on('proxyRes', (proxyRes, _req, res) => relayUpstreamResponse(proxyRes, res, this.#upstream.name, secrets));
     this.#proxy.on('error', (err, _req, res) => {
       const error = upstreamError(err, this.#upstream.name, 'a passthrough request', false);
       if ('writeHead' in res) sendError(res as ServerResponse, error);

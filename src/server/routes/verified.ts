@@ -94,7 +94,7 @@ export async function serveManifest(deps: VerifiedDeps, req: IncomingMessage, re
     deps.onHiddenRequested?.(name, version, decision, req, view.facts.get(version));
     throw hiddenError(view, version, decision);
   }
-  const body = deps.packuments.manifestJson(view, publicBase(req, deps.config), version);
+  const body = deps.packuments.manifestJson(view, version);
   if (body === undefined) throw new CountersignError('ECS_NOT_FOUND', `${name}@${version} does not exist upstream`);
   sendJson(res, 200, JSON.parse(body), { 'cache-control': `public, max-age=${Math.floor(deps.config.packuments.clientMaxAgeMs / 1000)}`, ...staleHeaders(result) });
 }
@@ -119,5 +119,5 @@ export async function serveTarball(deps: VerifiedDeps, req: IncomingMessage, res
   if (!expected) {
     throw new CountersignError('ECS_VERSION_HIDDEN', `${name}@${version} has no usable integrity to verify its tarball against`);
   }
-  await deps.tarballs.serve(req, res, facts, expected, rule.upstream, log);
+  await deps.tarballs.serve(req, res, facts, expected, log, rule.upstream);
 }
