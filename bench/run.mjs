@@ -32,7 +32,7 @@ if (!existsSync(paths.manifest)) {
   console.error('no recording: run `npm run record` first (it needs the npm registry once)');
   process.exit(2);
 }
-const cli = join(root, 'dist', 'src', 'cli', 'main.js');
+const cli = env.COUNTERSIGN_CLI ?? join(root, 'dist', 'src', 'cli', 'main.js'); // COUNTERSIGN_CLI: another build, for A/B runs
 if (!existsSync(cli)) {
   console.error(`${cli} is missing: build countersign first (npm run build at the repository root)`);
   process.exit(2);
@@ -98,7 +98,8 @@ async function startCountersign(label) {
   });
   children.push(proc);
   await waitForHttp(`http://127.0.0.1:${port}/-/readyz`);
-  return { ...proc, url: `http://127.0.0.1:${port}/` };
+  proc.url = `http://127.0.0.1:${port}/`;
+  return proc;
 }
 
 async function startVerdaccio(label) {
@@ -139,12 +140,14 @@ log: { type: stdout, format: json, level: http }
   });
   children.push(proc);
   await waitForHttp(`http://127.0.0.1:${port}/-/ping`);
-  return { ...proc, url: `http://127.0.0.1:${port}/` };
+  proc.url = `http://127.0.0.1:${port}/`;
+  return proc;
 }
 
 async function stop(proc) {
   await proc.stop();
-  children.splice(children.indexOf(proc), 1);
+  const at = children.indexOf(proc);
+  if (at !== -1) children.splice(at, 1);
 }
 
 async function timedGet(url, headers) {
