@@ -17,8 +17,9 @@ import { printReport } from './lib/report.mjs';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
 const env = process.env;
-const DURATION = Number(env.DURATION ?? 5); // seconds per measured HTTP run
+const DURATION = Number(env.DURATION ?? 3); // seconds per measured HTTP run
 const WARMUP = Number(env.WARMUP ?? 1); // seconds of dropped load before each
+const ROUNDS = Number(env.ROUNDS ?? 3); // interleaved rounds per HTTP scenario; medians are reported
 const CONNECTIONS = (env.CONNECTIONS ?? '20,64').split(',').map(Number);
 const COLD_RUNS = Number(env.COLD_RUNS ?? 3);
 const INSTALL_RUNS = Number(env.INSTALL_RUNS ?? 5);
@@ -86,14 +87,14 @@ rules:
 `,
 );
 
-async function startCountersign(label) {
+async function startCountersign(label, build = cli, extraEnv = {}) {
   const port = await freePort();
   const dataDir = await mkdtemp(join(work, `${label}-data-`));
   const args = [];
   if (CPU_PROF) args.push('--cpu-prof', `--cpu-prof-dir=${join(runDir, 'profiles')}`);
-  args.push(cli, 'serve', '--config', countersignConfig);
+  args.push(build, 'serve', '--config', countersignConfig);
   const proc = await startNode(label, args, {
-    env: { COUNTERSIGN_PORT: String(port), COUNTERSIGN_DATA_DIR: dataDir },
+    env: { COUNTERSIGN_PORT: String(port), COUNTERSIGN_DATA_DIR: dataDir, ...extraEnv },
     logFile: COUNTERSIGN_LOG === 'file' ? join(runDir, `${label}.log`) : '/dev/null',
   });
   children.push(proc);
@@ -174,7 +175,7 @@ const facts = {
   dirty: execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: root, encoding: 'utf8' }).trim() !== '',
   loadavgStart: loadavg().map((x) => x.toFixed(2)).join(' '),
   recordedAt: recording.recordedAt,
-  command: `cd bench && ${Object.entries({ DURATION, WARMUP, CONNECTIONS: CONNECTIONS.join(','), COLD_RUNS, INSTALL_RUNS }).map(([k, v]) => `${k}=${v}`).join(' ')}${env.ONLY ? ` ONLY='${env.ONLY}'` : ''}${env.SYSTEMS ? ` SYSTEMS=${env.SYSTEMS}` : ''} npm run bench`,
+  command: `cd bench && ${Object.entries({ DURATION, WARMUP, ROUNDS, CONNECTIONS: CONNECTIONS.join(','), COLD_RUNS, INSTALL_RUNS }).map(([k, v]) => `${k}=${v}`).join(' ')}${env.ONLY ? ` ONLY='${env.ONLY}'` : ''}${env.SYSTEMS ? ` SYSTEMS=${env.SYSTEMS}` : ''} npm run bench`,
   countersignLog: COUNTERSIGN_LOG === 'file' ? 'info, to a file' : 'info, to /dev/null',
   verdaccioLog: 'http (one line per request), JSON, to a file',
 };
@@ -239,6 +240,11 @@ try {
   const systems = {};
   if (has('limit')) systems.limit = limit;
   if (has('countersign')) systems.countersign = await startCountersign('countersign');
+  // COUNTERSIGN_CLI_B: a second build measured side by side (A/B of an optimization; shown in the log lines).
+  // COUNTERSIGN_B_ENV: JSON of environment variables for it (e.g. {"COUNTERSIGN_LOG_LEVEL":"warn"}).
+  if (env.COUNTERSIGN_CLI_B || env.COUNTERSIGN_B_ENV) {
+    systems['countersign-b'] = await startCountersign('countersign-b', env.COUNTERSIGN_CLI_B ?? cli, JSON.parse(env.COUNTERSIGN_B_ENV ?? '{}'));
+  }
   if (has('verdaccio')) systems.verdaccio = await startVerdaccio('verdaccio');
 
   const scenarios = [];
@@ -257,14 +263,24 @@ try {
     for (const s of active) for (let i = 0; i < 2; i++) await timedGet(new URL(s.path, system.url), s.headers);
   }
   const order = Object.keys(systems);
+  const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   for (const [i, s] of active.entries()) {
+    const rounds = Object.fromEntries(order.map((name) => [name, []]));
+    for (let round = 0; round < ROUNDS; round++) {
+      // Rotate the order so that no system always runs right after another one's load.
+      const k = (i + round) % order.length;
+      for (const name of [...order.slice(k), ...order.slice(0, k)]) {
+        rounds[name].push(await load({ url: new URL(s.path, systems[name].url).href, headers: s.headers, connections: s.connections, duration: DURATION, warmup: WARMUP }));
+      }
+    }
+    // Per system, the median round by throughput and the median p99: the machine is shared, and one
+    // round can land on another engineer's build.
     const row = { ...s, results: {} };
-    // Rotate the order so that no system always runs right after another one's load.
-    for (const name of [...order.slice(i % order.length), ...order.slice(0, i % order.length)]) {
-      row.results[name] = await load({ url: new URL(s.path, systems[name].url).href, headers: s.headers, connections: s.connections, duration: DURATION, warmup: WARMUP });
+    for (const [name, runs] of Object.entries(rounds)) {
+      row.results[name] = { ...runs[0], rps: median(runs.map((r) => r.rps)), p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)), rounds: runs.map((r) => ({ rps: r.rps, p99: r.p99 })) };
     }
     results.http.push(row);
-    say(`${s.id}: ${Object.entries(row.results).map(([n, r]) => `${n} ${r.rps.toFixed(0)}/s p99 ${r.p99.toFixed(1)} ms`).join(', ')}`);
+    say(`${s.id}: ${Object.entries(row.results).map(([n, r]) => `${n} ${r.rps.toFixed(0)}/s p99 ${r.p99.toFixed(1)} ms [${r.rounds.map((x) => x.rps.toFixed(0)).join(' ')}]`).join(', ')}`);
   }
 
   // ------------------------------------------------------------------------------------------

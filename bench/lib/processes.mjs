@@ -1,6 +1,6 @@
 // Child processes of the benchmark: the systems under test, the fake upstream, the limit server.
 import { spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 
@@ -17,17 +17,19 @@ export function freePort() {
 }
 
 /**
- * Starts `node <args>`; stdout goes to `logFile` (the request log of a system under test, as in
- * production) unless `firstLine` is set, in which case the first stdout line is returned parsed
- * as JSON (the child's "ready" message).
+ * Starts `node <args>`; stdout and stderr go to `logFile` (the request log of a system under
+ * test, as in production), or, with `firstLine`, the first stdout line is returned parsed as JSON
+ * (the child's "ready" message).
  */
 export async function startNode(name, args, { env = {}, logFile, firstLine = false, cwd } = {}) {
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  const log = logFile ? createWriteStream(logFile, { flags: 'a' }) : undefined;
-  let stderr = '';
-  child.stderr.on('data', (chunk) => {
+  // A system's request log goes straight from the child to the file (as a service's stdout would
+  // to its log collector), never through this process, which is also the load generator.
+  const logFd = logFile && !firstLine ? openSync(logFile, 'a') : undefined;
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, cwd, stdio: ['ignore', logFd ?? 'pipe', logFd ?? 'pipe'] });
+  if (logFd !== undefined) closeSync(logFd);
+  let stderr = logFd === undefined ? '' : `(stderr is in ${logFile})`;
+  child.stderr?.on('data', (chunk) => {
     stderr = (stderr + chunk).slice(-4000);
-    log?.write(chunk);
   });
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   let ready;
@@ -45,10 +47,6 @@ export async function startNode(name, args, { env = {}, logFile, firstLine = fal
       child.stdout.on('data', onData);
       exited.then(({ code }) => reject(new Error(`${name} exited with ${code} before it was ready:\n${stderr}`)));
     });
-  } else if (log) {
-    child.stdout.pipe(log);
-  } else {
-    child.stdout.resume();
   }
   return {
     name,
@@ -62,7 +60,6 @@ export async function startNode(name, args, { env = {}, logFile, firstLine = fal
       const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
       await exited;
       clearTimeout(timer);
-      await new Promise((resolve) => (log ? log.end(resolve) : resolve()));
     },
   };
 }
