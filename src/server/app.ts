@@ -10,7 +10,7 @@ import { Metrics } from '../metrics.js';
 import { UpstreamClient } from '../upstream/client.js';
 import { RegistryKeys } from '../upstream/keys.js';
 import { SignaturePool } from '../verify/signature-pool.js';
-import { requestInfo, type RouteName } from './context.js';
+import { requestInfo, setRequestIdHeader, type RouteName } from './context.js';
 import { parseNpmPath, type NpmPath } from './npm-path.js';
 import { PackumentService, type DecisionEpochs } from './packument-service.js';
 import { sendError, sendJson } from './respond.js';
@@ -108,7 +108,11 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     sendError(res, error);
   });
 
-  async function route(req: IncomingMessage, res: ServerResponse, log: Logger): Promise<void> {
+  /**
+   * Dispatches one request. Not async: a warm packument or tarball is answered before this
+   * returns, without a promise; slower paths return theirs. Throws CountersignError.
+   */
+  function route(req: IncomingMessage, res: ServerResponse, id: string): void | Promise<void> {
     const url = req.url ?? '/';
     const queryAt = url.indexOf('?');
     const path = queryAt === -1 ? url : url.slice(0, queryAt);
@@ -116,11 +120,13 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     const info = requestInfo(res);
     if (isOpsRequest(path, req)) {
       info.route = 'ops';
+      setRequestIdHeader(res);
       return void expressApp(req, res);
     }
     if (!ready) throw new CountersignError('ECS_NOT_READY', 'countersign is starting or shutting down; retry in a moment');
     const target = parseNpmPath(path);
     if (target.kind === 'root' || target.kind === 'special') {
+      setRequestIdHeader(res);
       if (target.kind === 'special' && isPassthrough(method, path)) return passthrough.handle(req, res);
       info.route = path.startsWith('/-/countersign/') ? 'api' : 'other';
       return void expressApp(req, res);
@@ -129,7 +135,10 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     info.name = target.name;
     const rule = config.policy.ruleFor(target.name);
     if (!rule) throw new CountersignError('ECS_NO_RULE', `no policy rule matches ${target.name}; add a catch-all rule (match: ["**"]) to ${config.source}`);
-    if (rule.mode === 'fast') return fast.handle(req, res, rule, target.kind === 'packument' || target.kind === 'manifest');
+    if (rule.mode === 'fast') {
+      setRequestIdHeader(res);
+      return fast.handle(req, res, rule, target.kind === 'packument' || target.kind === 'manifest');
+    }
     info.mode = 'verify';
     if (method !== 'GET' && method !== 'HEAD') {
       if (method === 'PUT' || method === 'DELETE' || method === 'POST') {
@@ -137,24 +146,28 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
       }
       throw new CountersignError('ECS_METHOD_NOT_ALLOWED', `${method} is not supported on ${path}`);
     }
+    // From here on every response writer adds the request id to its own writeHead.
     switch (target.kind) {
       case 'packument':
         return servePackument(verified, req, res, target.name, rule);
       case 'manifest':
         return serveManifest(verified, req, res, target.name, target.spec, rule);
       case 'tarball':
-        return serveTarball(verified, req, res, target.name, target.file, rule, log);
+        return serveTarball(verified, req, res, target.name, target.file, rule, logger.child({ req: id }));
       case 'package-other':
         throw new CountersignError('ECS_NOT_FOUND', `no such endpoint: ${method} ${path}`);
     }
   }
 
-  function accessLog(req: IncomingMessage, res: ServerResponse, id: string, started: number, log: Logger): void {
+  function accessLog(req: IncomingMessage, res: ServerResponse, id: string, started: number): void {
     const info = requestInfo(res);
     const seconds = (performance.now() - started) / 1000;
     const status = res.writableFinished ? res.statusCode : 499;
     metrics.requestDuration.observe({ route: info.route, mode: info.mode, status: String(status) }, seconds);
+    // `req` first: the same line a child logger bound to the request would write, without
+    // creating one per request.
     const fields = {
+      req: id,
       id,
       method: req.method,
       url: req.url,
@@ -165,21 +178,29 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
       ...(info.cache ? { cache: info.cache } : {}),
       ...(info.error ? { code: info.error.code, error: info.error.message } : {}),
     };
-    if (status >= 500 || status === 499) log.warn(fields, 'request');
-    else log.info(fields, 'request');
+    if (status >= 500 || status === 499) logger.warn(fields, 'request');
+    else logger.info(fields, 'request');
+  }
+
+  function fail(res: ServerResponse, id: string, err: unknown): void {
+    const error = toCountersignError(err);
+    if (error.code === 'ECS_INTERNAL') logger.error({ req: id, err }, 'unhandled error');
+    if (!res.writableEnded) sendError(res, error);
   }
 
   const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: config.server.requestTimeoutMs }, (req, res) => {
     const started = performance.now();
     const id = requestId(req);
-    const log = logger.child({ req: id });
-    res.setHeader('x-request-id', id);
-    res.once('close', () => accessLog(req, res, id, started, log));
-    route(req, res, log).catch((err: unknown) => {
-      const error = toCountersignError(err);
-      if (error.code === 'ECS_INTERNAL') log.error({ err }, 'unhandled error');
-      if (!res.writableEnded) sendError(res, error);
-    });
+    requestInfo(res).id = id;
+    res.once('close', () => accessLog(req, res, id, started));
+    let pending: void | Promise<void>;
+    try {
+      pending = route(req, res, id);
+    } catch (err) {
+      fail(res, id, err);
+      return;
+    }
+    pending?.catch((err: unknown) => fail(res, id, err));
   });
 
   let closing: Promise<void> | undefined;

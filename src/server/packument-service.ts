@@ -112,12 +112,19 @@ export class PackumentService {
 
   /** The served view of `name`, fetching and verifying as needed. Throws CountersignError. */
   async view(name: string, rule: VerifyRule, base: string): Promise<ViewResult> {
-    const cached = this.#warm(name, rule, base);
-    if (cached) {
-      this.#deps.metrics.cacheRequests.inc({ cache: 'packument', result: 'hit' });
-      return { view: cached, staleBecause: undefined };
-    }
+    const cached = this.warmView(name, rule, base);
+    if (cached) return { view: cached, staleBecause: undefined };
     return this.#flights.run(`${rule.upstream}\0${name}\0${base}`, () => this.#load(name, rule, base));
+  }
+
+  /**
+   * The cached view when it is still right for now (counted as a cache hit), else undefined; the
+   * caller then awaits `view`. Synchronous, so a warm request needs no promise.
+   */
+  warmView(name: string, rule: VerifyRule, base: string): PackumentView | undefined {
+    const cached = this.#warm(name, rule, base);
+    if (cached) this.#deps.metrics.cacheRequests.inc({ cache: 'packument', result: 'hit' });
+    return cached;
   }
 
   /**

@@ -59,13 +59,19 @@ async function loadView(deps: VerifiedDeps, req: IncomingMessage, res: ServerRes
   return result;
 }
 
-export async function servePackument(deps: VerifiedDeps, req: IncomingMessage, res: ServerResponse, name: string, rule: VerifyRule): Promise<void> {
-  const result = await loadView(deps, req, res, name, rule);
+/** A warm packument is written before this returns (no promise); a cold one returns its promise. */
+export function servePackument(deps: VerifiedDeps, req: IncomingMessage, res: ServerResponse, name: string, rule: VerifyRule): void | Promise<void> {
+  const warm = deps.packuments.warmView(name, rule, publicBase(req, deps.config));
+  if (warm !== undefined) return sendPackument(deps, req, res, { view: warm, staleBecause: undefined });
+  return loadView(deps, req, res, name, rule).then((result) => sendPackument(deps, req, res, result));
+}
+
+function sendPackument(deps: VerifiedDeps, req: IncomingMessage, res: ServerResponse, result: ViewResult): void | Promise<void> {
   assertServable(result.view);
   const variant = wantsAbbreviated(req) ? result.view.abbreviated : result.view.full;
-  await sendVariant(req, res, variant, {
+  return sendVariant(req, res, variant, {
     maxAgeSeconds: Math.floor(deps.config.packuments.clientMaxAgeMs / 1000),
-    extraHeaders: staleHeaders(result),
+    ...(result.staleBecause ? { extraHeaders: staleHeaders(result) } : {}),
   });
 }
 
