@@ -1,5 +1,5 @@
 import { loadConfig } from '../config/load.js';
-import { createLogger } from '../log.js';
+import { bufferedStdout, createLogger } from '../log.js';
 import { createApp } from '../server/app.js';
 import { parseCommandArgs } from './args.js';
 
@@ -12,7 +12,7 @@ COUNTERSIGN_PUBLIC_URL and COUNTERSIGN_LOG_LEVEL override the file.`;
 export async function serve(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs('serve', argv, { config: { type: 'string', short: 'c' } });
   const config = loadConfig({ file: values.config });
-  const logger = createLogger(config.log.level);
+  const logger = createLogger(config.log.level, bufferedStdout());
   const app = await createApp(config, { logger });
   const url = await app.listen();
   logger.info({ url, config: config.source, dataDir: config.server.dataDir, policy: config.policy.hash, upstreams: [...config.upstreams.keys()] }, `countersign listening on ${url}`);
