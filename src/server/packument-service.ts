@@ -9,7 +9,8 @@ import type { Decision } from '../policy/decision.js';
 import type { VerifyRule } from '../policy/types.js';
 import { assertPackageName, tarballFileName } from '../registry/name.js';
 import { parsePackument, type ParsedPackument } from '../registry/parse.js';
-import { prepareRender, renderPackument, type PreparedPackument } from '../registry/render.js';
+import { repointDistTags, type AllowedVersion } from '../registry/dist-tags.js';
+import { prepareRender, renderPackument, type PackumentForm, type TarballUrl } from '../registry/render.js';
 import type { MalformedVersion, VersionFacts } from '../registry/types.js';
 import type { UpstreamClient } from '../upstream/client.js';
 import type { RegistryKeys } from '../upstream/keys.js';
@@ -44,10 +45,58 @@ export interface PackumentView {
   readonly servedCount: number;
 }
 
+/**
+ * A PackumentView whose two served forms are rendered when first asked for: the form the cold
+ * request wants right away, the other one (from the cached upstream body) only if a client ever
+ * wants it. npm only asks for the abbreviated form, so most full forms are never held in memory.
+ */
+class LazyView implements PackumentView {
+  readonly name: string;
+  readonly rule: VerifyRule;
+  readonly facts: ReadonlyMap<string, VersionFacts>;
+  readonly decisions: ReadonlyMap<string, Decision>;
+  readonly malformed: readonly MalformedVersion[];
+  readonly distTags: ReadonlyMap<string, string>;
+  readonly servedCount: number;
+  #full: Variant | undefined;
+  #abbreviated: Variant | undefined;
+  readonly #render: (form: PackumentForm) => Variant;
+
+  constructor(fields: Omit<PackumentView, 'full' | 'abbreviated'>, render: (form: PackumentForm) => Variant) {
+    this.name = fields.name;
+    this.rule = fields.rule;
+    this.facts = fields.facts;
+    this.decisions = fields.decisions;
+    this.malformed = fields.malformed;
+    this.distTags = fields.distTags;
+    this.servedCount = fields.servedCount;
+    this.#render = render;
+  }
+
+  get full(): Variant {
+    return (this.#full ??= this.#render('full'));
+  }
+
+  get abbreviated(): Variant {
+    return (this.#abbreviated ??= this.#render('abbreviated'));
+  }
+
+  /** Stores a form rendered by the caller. */
+  adopt(form: PackumentForm, variant: Variant): void {
+    if (form === 'full') this.#full = variant;
+    else this.#abbreviated = variant;
+  }
+
+  /** Bytes held by the forms rendered so far. */
+  get size(): number {
+    return (this.#full?.size ?? 0) + (this.#abbreviated?.size ?? 0);
+  }
+}
+
 interface CachedView {
   readonly key: string;
   readonly validUntil: number;
-  readonly view: PackumentView;
+  readonly view: LazyView;
 }
 
 interface Entry {
@@ -69,7 +118,7 @@ export interface ViewResult {
 
 function entrySize(entry: Entry): number {
   let size = 512 + (entry.raw?.length ?? 0);
-  for (const { view } of entry.views.values()) size += view.full.size + view.abbreviated.size + view.facts.size * 400;
+  for (const { view } of entry.views.values()) size += view.size + view.facts.size * 400;
   return size;
 }
 
@@ -110,11 +159,15 @@ export class PackumentService {
     });
   }
 
-  /** The served view of `name`, fetching and verifying as needed. Throws CountersignError. */
-  async view(name: string, rule: VerifyRule, base: string): Promise<ViewResult> {
+  /**
+   * The served view of `name`, fetching and verifying as needed. `form` is the form the caller is
+   * about to send: a cold view renders that one at once, and the other when it is first read.
+   * Throws CountersignError.
+   */
+  async view(name: string, rule: VerifyRule, base: string, form?: PackumentForm): Promise<ViewResult> {
     const cached = this.warmView(name, rule, base);
     if (cached) return { view: cached, staleBecause: undefined };
-    return this.#flights.run(`${rule.upstream}\0${name}\0${base}`, () => this.#load(name, rule, base));
+    return this.#flights.run(`${rule.upstream}\0${name}\0${base}`, () => this.#load(name, rule, base, form));
   }
 
   /**
@@ -175,7 +228,7 @@ export class PackumentService {
     return cached.view;
   }
 
-  async #load(name: string, rule: VerifyRule, base: string): Promise<ViewResult> {
+  async #load(name: string, rule: VerifyRule, base: string, form: PackumentForm | undefined): Promise<ViewResult> {
     const { config, metrics } = this.#deps;
     const upstream = this.#deps.client.upstream(rule.upstream);
     const key = this.#entryKey(upstream.name, name);
@@ -219,7 +272,7 @@ export class PackumentService {
     if (cached && cached.key === viewKey && this.#now() < cached.validUntil) return { view: cached.view, staleBecause };
 
     const started = performance.now();
-    const computed = await this.#compute(name, rule, base, entry, parsedDoc ?? parseJson(entry.raw, name, upstream.name), keys);
+    const computed = await this.#compute(name, rule, base, entry, parsedDoc ?? parseJson(entry.raw, name, upstream.name), keys, form);
     metrics.rewriteDuration.observe((performance.now() - started) / 1000);
     entry.views.set(base, { key: viewKey, ...computed });
     this.#cache.set(key, entry);
@@ -233,18 +286,18 @@ export class PackumentService {
     entry: Entry,
     doc: unknown,
     keys: RegistryKeySet | undefined,
-  ): Promise<{ view: PackumentView; validUntil: number }> {
+    form: PackumentForm | undefined,
+  ): Promise<{ view: LazyView; validUntil: number }> {
     const { metrics, epochs, client } = this.#deps;
     const parsed = parsePackument(doc, name);
-    // The signatures are posted to the worker threads first; this thread pre-serializes every
-    // version meanwhile (phase 1 of the render does not depend on decisions). On 2 cores this
-    // takes the cold 10 MB typescript packument from ~480 to ~300 ms (bench/README.md).
+    const tarballUrl = tarballUrlFor(name, base);
+    // The signatures are posted to the worker threads first; this thread pre-serializes the
+    // versions of the form the request wants meanwhile (phase 1 of the render does not depend on
+    // decisions).
     const verifying = this.#verifySignatures(parsed, keys, entry.signatures);
-    let prepared: PreparedPackument;
+    let prepared;
     try {
-      // `tarballFileName` validates the name on each call; the prefix is the same for every version.
-      const prefix = `${base}${name}/-/${assertPackageName(name).unscoped}-`;
-      prepared = prepareRender(parsed, (pkg, version) => (pkg === name ? `${prefix}${version}.tgz` : `${base}${pkg}/-/${tarballFileName(pkg, version)}`));
+      prepared = form === undefined ? undefined : prepareRender(parsed, tarballUrl, [form]);
     } finally {
       await verifying;
     }
@@ -272,23 +325,33 @@ export class PackumentService {
     for (const _ of parsed.malformed) metrics.versionsHidden.inc({ reason: 'malformed' });
     metrics.verificationDuration.observe({ check: 'policy' }, (performance.now() - policyStarted) / 1000);
 
-    const full = renderPackument(prepared, served, 'full');
-    const abbreviated = renderPackument(prepared, served, 'abbreviated');
+    // The dist-tags as renderPackument repoints them: over the served versions, in upstream order.
+    const kept = new Map<string, AllowedVersion>();
+    for (const version of parsed.versions.keys()) {
+      if (served.has(version)) kept.set(version, { deprecated: parsed.facts.get(version)?.deprecated ?? false });
+    }
+    const raw = entry.raw!;
     const tag = createHash('sha256')
-      .update(`${entry.etag ?? createHash('sha1').update(entry.raw!).digest('hex')}|${this.#viewKey(name, keys)}|${base}|${[...served].join(',')}`)
+      .update(`${entry.etag ?? createHash('sha1').update(raw).digest('hex')}|${this.#viewKey(name, keys)}|${base}|${[...served].join(',')}`)
       .digest('base64url')
       .slice(0, 27);
-    const view: PackumentView = {
-      name,
-      rule,
-      facts: parsed.facts,
-      decisions,
-      malformed: parsed.malformed,
-      distTags: full.distTags,
-      full: new Variant(full.body, `${tag}-f`, 'application/json'),
-      abbreviated: new Variant(abbreviated.body, `${tag}-a`, 'application/vnd.npm.install-v1+json'),
-      servedCount: served.size,
-    };
+    const variant = (f: PackumentForm, body: string) =>
+      f === 'full' ? new Variant(body, `${tag}-f`, 'application/json') : new Variant(body, `${tag}-a`, 'application/vnd.npm.install-v1+json');
+    const entryKey = this.#entryKey(entry.upstream, name);
+    const view = new LazyView(
+      { name, rule, facts: parsed.facts, decisions, malformed: parsed.malformed, distTags: repointDistTags(parsed.distTags, kept).tags, servedCount: served.size },
+      (later) => {
+        // The same upstream bytes, the same decisions: the same text as if rendered at once.
+        const again = prepareRender(parsePackument(parseJson(raw, name, entry.upstream), name), tarballUrl, [later]);
+        const rendered = variant(later, renderPackument(again, served, later).body);
+        // Count the new bytes against the cache budget (set() recomputes the entry's size).
+        queueMicrotask(() => {
+          if (this.#cache.peek(entryKey) === entry) this.#cache.set(entryKey, entry);
+        });
+        return rendered;
+      },
+    );
+    if (form !== undefined && prepared !== undefined) view.adopt(form, variant(form, renderPackument(prepared, served, form).body));
     return { view, validUntil };
   }
 
@@ -311,6 +374,12 @@ export class PackumentService {
       for (const k of results.keys()) if (!live.has(k)) results.delete(k);
     }
   }
+}
+
+/** Tarball URLs under `base`; the file-name prefix is validated and built once per packument. */
+function tarballUrlFor(name: string, base: string): TarballUrl {
+  const prefix = `${base}${name}/-/${assertPackageName(name).unscoped}-`;
+  return (pkg, version) => (pkg === name ? `${prefix}${version}.tgz` : `${base}${pkg}/-/${tarballFileName(pkg, version)}`);
 }
 
 function parseJson(body: Buffer, name: string, upstream: string): unknown {

@@ -6,6 +6,7 @@ import type { Metrics } from '../../metrics.js';
 import type { Decision, HideReason } from '../../policy/decision.js';
 import type { VerifyRule } from '../../policy/types.js';
 import { isValidVersion, versionFromTarballFile } from '../../registry/name.js';
+import type { PackumentForm } from '../../registry/render.js';
 import { expectedDigest } from '../../verify/integrity.js';
 import { requestInfo } from '../context.js';
 import type { PackumentService, PackumentView, ViewResult } from '../packument-service.js';
@@ -53,8 +54,8 @@ function hiddenError(view: PackumentView, version: string, decision: Decision): 
   });
 }
 
-async function loadView(deps: VerifiedDeps, req: IncomingMessage, res: ServerResponse, name: string, rule: VerifyRule): Promise<ViewResult> {
-  const result = await deps.packuments.view(name, rule, publicBase(req, deps.config));
+async function loadView(deps: VerifiedDeps, req: IncomingMessage, res: ServerResponse, name: string, rule: VerifyRule, form?: PackumentForm): Promise<ViewResult> {
+  const result = await deps.packuments.view(name, rule, publicBase(req, deps.config), form);
   if (result.staleBecause) requestInfo(res).cache = 'stale';
   return result;
 }
@@ -63,7 +64,7 @@ async function loadView(deps: VerifiedDeps, req: IncomingMessage, res: ServerRes
 export function servePackument(deps: VerifiedDeps, req: IncomingMessage, res: ServerResponse, name: string, rule: VerifyRule): void | Promise<void> {
   const warm = deps.packuments.warmView(name, rule, publicBase(req, deps.config));
   if (warm !== undefined) return sendPackument(deps, req, res, { view: warm, staleBecause: undefined });
-  return loadView(deps, req, res, name, rule).then((result) => sendPackument(deps, req, res, result));
+  return loadView(deps, req, res, name, rule, wantsAbbreviated(req) ? 'abbreviated' : 'full').then((result) => sendPackument(deps, req, res, result));
 }
 
 function sendPackument(deps: VerifiedDeps, req: IncomingMessage, res: ServerResponse, result: ViewResult): void | Promise<void> {
