@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
+import { PackedBody } from '../cache/packed-body.js';
 import { SingleFlight } from '../cache/single-flight.js';
 import type { Config } from '../config/types.js';
 import { CountersignError, isCountersignError } from '../errors.js';
@@ -102,7 +103,7 @@ interface CachedView {
 interface Entry {
   readonly upstream: string;
   /** The upstream body; undefined when the upstream said the package does not exist. */
-  readonly raw: Buffer | undefined;
+  readonly raw: PackedBody | undefined;
   readonly etag: string | undefined;
   fetchedAt: number;
   /** Signature results by `${keyid}\0${message}\0${sig}`; carried over when the packument changes. */
@@ -117,7 +118,7 @@ export interface ViewResult {
 }
 
 function entrySize(entry: Entry): number {
-  let size = 512 + (entry.raw?.length ?? 0);
+  let size = 512 + (entry.raw?.size ?? 0);
   for (const { view } of entry.views.values()) size += view.size + view.facts.size * 400;
   return size;
 }
@@ -187,7 +188,7 @@ export class PackumentService {
   manifestJson(view: PackumentView, base: string, version: string): string | undefined {
     const entry = this.#cache.get(this.#entryKey(view.rule.upstream, view.name));
     if (entry?.raw === undefined) return undefined;
-    const parsed = parsePackument(parseJson(entry.raw, view.name, view.rule.upstream), view.name);
+    const parsed = parsePackument(parseJson(entry.raw.bytes(), view.name, view.rule.upstream), view.name);
     const manifest = parsed.versions.get(version);
     if (manifest === undefined) return undefined;
     const tarball = `${base}${view.name}/-/${tarballFileName(view.name, version)}`;
@@ -248,7 +249,7 @@ export class PackumentService {
           metrics.cacheRequests.inc({ cache: 'packument', result: 'revalidated' });
         } else if (fetched.status === 'ok') {
           parsedDoc = parseJson(fetched.body, name, upstream.name);
-          entry = { upstream: upstream.name, raw: fetched.body, etag: fetched.etag, fetchedAt: this.#now(), signatures: entry?.signatures ?? new Map(), views: new Map() };
+          entry = { upstream: upstream.name, raw: new PackedBody(fetched.body), etag: fetched.etag, fetchedAt: this.#now(), signatures: entry?.signatures ?? new Map(), views: new Map() };
           metrics.cacheRequests.inc({ cache: 'packument', result: 'miss' });
         } else {
           entry = { upstream: upstream.name, raw: undefined, etag: undefined, fetchedAt: this.#now(), signatures: new Map(), views: new Map() };
@@ -272,10 +273,15 @@ export class PackumentService {
     if (cached && cached.key === viewKey && this.#now() < cached.validUntil) return { view: cached.view, staleBecause };
 
     const started = performance.now();
-    const computed = await this.#compute(name, rule, base, entry, parsedDoc ?? parseJson(entry.raw, name, upstream.name), keys, form);
+    const computed = await this.#compute(name, rule, base, entry, parsedDoc ?? parseJson(entry.raw.bytes(), name, upstream.name), keys, form);
     metrics.rewriteDuration.observe((performance.now() - started) / 1000);
     entry.views.set(base, { key: viewKey, ...computed });
     this.#cache.set(key, entry);
+    // Parsed and rendered: from now on the body is only re-read now and then, so keep it compressed.
+    const stored = entry;
+    stored.raw!.pack(() => {
+      if (this.#cache.peek(key) === stored) this.#cache.set(key, stored);
+    });
     return { view: computed.view, staleBecause };
   }
 
@@ -332,7 +338,7 @@ export class PackumentService {
     }
     const raw = entry.raw!;
     const tag = createHash('sha256')
-      .update(`${entry.etag ?? createHash('sha1').update(raw).digest('hex')}|${this.#viewKey(name, keys)}|${base}|${[...served].join(',')}`)
+      .update(`${entry.etag ?? createHash('sha1').update(raw.bytes()).digest('hex')}|${this.#viewKey(name, keys)}|${base}|${[...served].join(',')}`)
       .digest('base64url')
       .slice(0, 27);
     const variant = (f: PackumentForm, body: string) =>
@@ -342,7 +348,7 @@ export class PackumentService {
       { name, rule, facts: parsed.facts, decisions, malformed: parsed.malformed, distTags: repointDistTags(parsed.distTags, kept).tags, servedCount: served.size },
       (later) => {
         // The same upstream bytes, the same decisions: the same text as if rendered at once.
-        const again = prepareRender(parsePackument(parseJson(raw, name, entry.upstream), name), tarballUrl, [later]);
+        const again = prepareRender(parsePackument(parseJson(raw.bytes(), name, entry.upstream), name), tarballUrl, [later]);
         const rendered = variant(later, renderPackument(again, served, later).body);
         // Count the new bytes against the cache budget (set() recomputes the entry's size).
         queueMicrotask(() => {
