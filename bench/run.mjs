@@ -34,6 +34,9 @@ if (!existsSync(paths.manifest)) {
   process.exit(2);
 }
 const cli = env.COUNTERSIGN_CLI ?? join(root, 'dist', 'src', 'cli', 'main.js'); // COUNTERSIGN_CLI: another build, for A/B runs
+// COUNTERSIGN_CLI_B: a second build run beside the first in every countersign scenario (before/after
+// of an optimization); COUNTERSIGN_B_ENV: JSON of environment variables for it.
+const B = env.COUNTERSIGN_CLI_B || env.COUNTERSIGN_B_ENV ? { cli: env.COUNTERSIGN_CLI_B ?? cli, env: JSON.parse(env.COUNTERSIGN_B_ENV ?? '{}') } : undefined;
 if (!existsSync(cli)) {
   console.error(`${cli} is missing: build countersign first (npm run build at the repository root)`);
   process.exit(2);
@@ -175,6 +178,7 @@ const facts = {
   dirty: execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: root, encoding: 'utf8' }).trim() !== '',
   loadavgStart: loadavg().map((x) => x.toFixed(2)).join(' '),
   recordedAt: recording.recordedAt,
+  before: B ? `countersign-b: ${B.cli}${Object.keys(B.env).length ? ` with ${JSON.stringify(B.env)}` : ''}` : undefined,
   command: `cd bench && ${Object.entries({ DURATION, WARMUP, ROUNDS, CONNECTIONS: CONNECTIONS.join(','), COLD_RUNS, INSTALL_RUNS }).map(([k, v]) => `${k}=${v}`).join(' ')}${env.ONLY ? ` ONLY='${env.ONLY}'` : ''}${env.SYSTEMS ? ` SYSTEMS=${env.SYSTEMS}` : ''} npm run bench`,
   countersignLog: COUNTERSIGN_LOG === 'file' ? 'info, to a file' : 'info, to /dev/null',
   verdaccioLog: 'http (one line per request), JSON, to a file',
@@ -210,19 +214,23 @@ try {
       for (const name of ['express', 'react']) await timedGet(`${url}${name}`, { accept: 'application/json' });
     };
     const samples = { countersignFresh: [], countersignRunning: [], verdaccioRunning: [] };
+    if (B) Object.assign(samples, { bFresh: [], bRunning: [] });
     const peaks = [];
+    const coldCountersign = async (i, b, fresh, running) => {
+      const label = b ? 'countersign-b' : 'countersign';
+      const first = await startCountersign(`${label}-cold-${i}a`, b ? B.cli : cli, b ? B.env : {});
+      fresh.push((await timedGet(`${first.url}typescript`, { accept: 'application/json' })).ms);
+      if (!b) peaks.push((await memoryOf(first.pid)).peakMB);
+      await stop(first);
+      const second = await startCountersign(`${label}-cold-${i}b`, b ? B.cli : cli, b ? B.env : {});
+      await warmUpOthers(second.url);
+      running.push((await timedGet(`${second.url}typescript`, { accept: 'application/json' })).ms);
+      if (!b) peaks.push((await memoryOf(second.pid)).peakMB);
+      await stop(second);
+    };
     for (let i = 0; i < COLD_RUNS; i++) {
-      if (has('countersign')) {
-        const fresh = await startCountersign(`countersign-cold-${i}a`);
-        samples.countersignFresh.push((await timedGet(`${fresh.url}typescript`, { accept: 'application/json' })).ms);
-        peaks.push((await memoryOf(fresh.pid)).peakMB);
-        await stop(fresh);
-        const running = await startCountersign(`countersign-cold-${i}b`);
-        await warmUpOthers(running.url);
-        samples.countersignRunning.push((await timedGet(`${running.url}typescript`, { accept: 'application/json' })).ms);
-        peaks.push((await memoryOf(running.pid)).peakMB);
-        await stop(running);
-      }
+      if (has('countersign')) await coldCountersign(i, false, samples.countersignFresh, samples.countersignRunning);
+      if (B) await coldCountersign(i, true, samples.bFresh, samples.bRunning);
       if (has('verdaccio')) {
         const verdaccio = await startVerdaccio(`verdaccio-cold-${i}`);
         await warmUpOthers(verdaccio.url);
@@ -240,11 +248,7 @@ try {
   const systems = {};
   if (has('limit')) systems.limit = limit;
   if (has('countersign')) systems.countersign = await startCountersign('countersign');
-  // COUNTERSIGN_CLI_B: a second build measured side by side (A/B of an optimization; shown in the log lines).
-  // COUNTERSIGN_B_ENV: JSON of environment variables for it (e.g. {"COUNTERSIGN_LOG_LEVEL":"warn"}).
-  if (env.COUNTERSIGN_CLI_B || env.COUNTERSIGN_B_ENV) {
-    systems['countersign-b'] = await startCountersign('countersign-b', env.COUNTERSIGN_CLI_B ?? cli, JSON.parse(env.COUNTERSIGN_B_ENV ?? '{}'));
-  }
+  if (B) systems['countersign-b'] = await startCountersign('countersign-b', B.cli, B.env);
   if (has('verdaccio')) systems.verdaccio = await startVerdaccio('verdaccio');
 
   const scenarios = [];
@@ -298,6 +302,7 @@ try {
         }
       };
       modes['countersign warm'] = () => npmInstall({ workRoot: work, packageJson, registry: systems.countersign.url });
+      if (B) modes['countersign-b warm'] = () => npmInstall({ workRoot: work, packageJson, registry: systems['countersign-b'].url });
     }
     if (has('limit')) modes.limit = () => npmInstall({ workRoot: work, packageJson, registry: systems.limit.url });
     const seedCache = join(work, 'npm-cache-seed');
@@ -306,7 +311,7 @@ try {
 
     // Warm-up: each proxy holds the whole tree; npm's own cache is primed (from the upstream).
     await primeNpmCache({ workRoot: work, packageJson, registry: upstream.ready.url, cacheDir: seedCache });
-    for (const name of ['countersign', 'verdaccio', 'limit']) {
+    for (const name of ['countersign', 'countersign-b', 'verdaccio', 'limit']) {
       if (systems[name]) await npmInstall({ workRoot: work, packageJson, registry: systems[name].url });
     }
     const times = Object.fromEntries(Object.keys(modes).map((m) => [m, []]));

@@ -87,5 +87,37 @@ export function printReport(results) {
     }
     line();
   }
+  if (facts.before) printBeforeAfter(results, line);
   return out.join('\n');
+}
+
+/** With COUNTERSIGN_CLI_B: the other build ("before") beside this one ("after"), each as a ratio to the limit. */
+function printBeforeAfter(results, line) {
+  line(`Before/after in the same run — ${results.facts.before}:`);
+  line();
+  line('| scenario | conns | before req/s | after req/s | before ÷ limit | after ÷ limit | before p99 ms | after p99 ms |');
+  line('| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  for (const row of results.http) {
+    const { limit, countersign: after, 'countersign-b': before } = row.results;
+    if (!before || !after) continue;
+    line(`| ${row.what} | ${row.connections} | ${fmt(before.rps)} | ${fmt(after.rps)} | ${ratio(before.rps, limit?.rps)} | ${ratio(after.rps, limit?.rps)} | ${fmt(before.p99, 1)} | ${fmt(after.p99, 1)} |`);
+  }
+  const { cold, install, memory } = results;
+  if (cold.samples?.bRunning) {
+    const base = cold.jsonRoundtrip.medianMs;
+    for (const [what, b, a] of [['cold typescript, running server', cold.samples.bRunning, cold.samples.countersignRunning], ['cold typescript, fresh process', cold.samples.bFresh, cold.samples.countersignFresh]]) {
+      line(`| ${what} (ms; ÷ JSON round trip) | | ${fmt(median(b))} | ${fmt(median(a))} | ${ratio(median(b), base)} | ${ratio(median(a), base)} | | |`);
+    }
+  }
+  if (install.times?.['countersign-b warm']) {
+    const limit = median(install.times.limit);
+    const b = median(install.times['countersign-b warm']);
+    const a = median(install.times['countersign warm']);
+    line(`| npm install, warm proxy (s; ÷ limit) | | ${fmt(b, 2)} | ${fmt(a, 2)} | ${ratio(b, limit)} | ${ratio(a, limit)} | | |`);
+  }
+  if (memory['countersign-b'] && memory.countersign) {
+    line(`| resident memory after the run (MB) | | ${fmt(memory['countersign-b'].rssMB)} | ${fmt(memory.countersign.rssMB)} | | | | |`);
+    line(`| peak resident memory of the long-running process (MB) | | ${fmt(memory['countersign-b'].peakMB)} | ${fmt(memory.countersign.peakMB)} | | | | |`);
+  }
+  line();
 }
