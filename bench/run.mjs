@@ -148,6 +148,32 @@ log: { type: stdout, format: json, level: http }
   return proc;
 }
 
+/**
+ * Waits until `system` answers a ping within 100 ms: a server still working through the requests
+ * of the previous scenario (Verdaccio after 64 clients asked for 10 MB each) would otherwise be
+ * measured on that backlog. Gives up after 3 minutes and says so.
+ */
+async function untilIdle(name, system) {
+  const deadline = Date.now() + 180_000;
+  let waited = false;
+  for (;;) {
+    const started = performance.now();
+    try {
+      await (await fetch(new URL('/-/ping', system.url), { signal: AbortSignal.timeout(30_000) })).arrayBuffer();
+    } catch {
+      // busy enough to time out: keep waiting
+    }
+    if (performance.now() - started < 100) break;
+    if (Date.now() > deadline) {
+      say(`${name} is still busy after 3 minutes; measuring anyway`);
+      break;
+    }
+    waited = true;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  if (waited) say(`waited for ${name} to finish its backlog`);
+}
+
 async function stop(proc) {
   await proc.stop();
   const at = children.indexOf(proc);
@@ -274,6 +300,7 @@ try {
       // Rotate the order so that no system always runs right after another one's load.
       const k = (i + round) % order.length;
       for (const name of [...order.slice(k), ...order.slice(0, k)]) {
+        await untilIdle(name, systems[name]);
         rounds[name].push(await load({ url: new URL(s.path, systems[name].url).href, headers: s.headers, connections: s.connections, duration: DURATION, warmup: WARMUP }));
       }
     }
