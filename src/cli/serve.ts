@@ -1,5 +1,5 @@
 import { loadConfig } from '../config/load.js';
-import { createLogger } from '../log.js';
+import { bufferedStdout, createLogger } from '../log.js';
 import { adminTokenFrom } from '../server/admin-auth.js';
 import { createApp } from '../server/app.js';
 import { parseCommandArgs } from './args.js';
@@ -16,7 +16,7 @@ export async function serve(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs('serve', argv, { config: { type: 'string', short: 'c' } });
   const config = loadConfig({ file: values.config });
   const adminToken = adminTokenFrom(process.env);
-  const logger = createLogger(config.log.level);
+  const logger = createLogger(config.log.level, bufferedStdout());
   const app = await createApp(config, { logger, ...(adminToken !== undefined ? { adminToken } : {}) });
   const url = await app.listen();
   logger.info({ url, config: config.source, dataDir: config.server.dataDir, policy: config.policy.hash, upstreams: [...config.upstreams.keys()] }, `countersign listening on ${url}`);

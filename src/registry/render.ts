@@ -17,9 +17,9 @@ export type PackumentForm = 'full' | 'abbreviated';
 export type TarballUrl = (name: string, version: string) => string;
 
 export interface PreparedVersion extends AllowedVersion {
-  /** `"<version>":<full manifest>` */
+  /** `"<version>":<full manifest>` ("" when the full form was not prepared) */
   readonly full: string;
-  /** `"<version>":<abbreviated manifest>` */
+  /** `"<version>":<abbreviated manifest>` ("" when the abbreviated form was not prepared) */
   readonly abbreviated: string;
 }
 
@@ -33,6 +33,8 @@ export interface PreparedTimeEntry {
 /** Phase-1 output: JSON fragments ready to be joined. Opaque to callers; immutable. */
 export interface PreparedPackument {
   readonly name: string;
+  /** The forms `renderPackument` can render from this. */
+  readonly forms: ReadonlySet<PackumentForm>;
   readonly versions: ReadonlyMap<string, PreparedVersion>;
   readonly time: readonly PreparedTimeEntry[];
   readonly distTags: ReadonlyMap<string, string>;
@@ -62,15 +64,23 @@ export interface RenderedPackument {
 
 const HEAD_KEYS = ['_id', '_rev', 'name'] as const;
 
-/** Phase 1: rewrites `dist.tarball` to `tarballUrl(name, version)` and pre-serializes. Pure. */
-export function prepareRender(parsed: ParsedPackument, tarballUrl: TarballUrl): PreparedPackument {
+const BOTH_FORMS: readonly PackumentForm[] = ['full', 'abbreviated'];
+
+/**
+ * Phase 1: rewrites `dist.tarball` to `tarballUrl(name, version)` and pre-serializes, for the
+ * given forms (both by default: a server that only ever sends one form prepares only that one).
+ * Pure.
+ */
+export function prepareRender(parsed: ParsedPackument, tarballUrl: TarballUrl, forms: readonly PackumentForm[] = BOTH_FORMS): PreparedPackument {
+  const full = forms.includes('full');
+  const abbreviated = forms.includes('abbreviated');
   const versions = new Map<string, PreparedVersion>();
   for (const [version, manifest] of parsed.versions) {
     const rewritten = withTarball(manifest, tarballUrl(parsed.name, version));
     const key = JSON.stringify(version);
     versions.set(version, {
-      full: `${key}:${JSON.stringify(rewritten)}`,
-      abbreviated: `${key}:${JSON.stringify(abbreviateManifest(rewritten))}`,
+      full: full ? `${key}:${JSON.stringify(rewritten)}` : '',
+      abbreviated: abbreviated ? `${key}:${JSON.stringify(abbreviateManifest(rewritten))}` : '',
       deprecated: parsed.facts.get(version)?.deprecated ?? false,
     });
   }
@@ -90,6 +100,7 @@ export function prepareRender(parsed: ParsedPackument, tarballUrl: TarballUrl): 
   const modified = parsed.time.get('modified');
   return {
     name: parsed.name,
+    forms: new Set(forms),
     versions,
     time,
     distTags: parsed.distTags,
@@ -108,6 +119,7 @@ export function renderPackument(
   allowed: ReadonlySet<string>,
   form: PackumentForm,
 ): RenderedPackument {
+  if (!prepared.forms.has(form)) throw new Error(`renderPackument: the ${form} form was not prepared`);
   const kept = new Map<string, PreparedVersion>();
   const pieces: string[] = [];
   for (const [version, entry] of prepared.versions) {

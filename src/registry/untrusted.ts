@@ -23,9 +23,11 @@ export function isRecord(value: unknown): value is Record<string, unknown> {
  * A shallow copy of `source` in its key order, without unsafe keys and without the keys in
  * `skip`. Values are shared, not cloned: they are JSON data and are only ever read or serialized.
  */
+const NOTHING: ReadonlySet<string> = new Set();
+
 export function copySafeFields(
   source: Readonly<Record<string, unknown>>,
-  skip: ReadonlySet<string> = new Set(),
+  skip: ReadonlySet<string> = NOTHING,
 ): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(source)) {

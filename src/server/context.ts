@@ -6,6 +6,8 @@ export type RouteMode = 'verify' | 'fast' | 'local' | 'public';
 
 /** What the access log line and the request histogram say about one request. */
 export interface RequestInfo {
+  /** The request id (`x-request-id`), once the server assigned it. */
+  id?: string;
   route: RouteName;
   mode: RouteMode;
   /** hit | miss | stale | revalidated | disk | memory, when a cache was involved. */
@@ -23,4 +25,16 @@ export function requestInfo(res: ServerResponse): RequestInfo {
     infos.set(res, info);
   }
   return info;
+}
+
+/**
+ * `x-request-id` on every response. The hot paths (verified packuments and tarballs) put it in
+ * their `writeHead` header list, because a header set earlier with `setHeader` sends `writeHead`
+ * down its slow merging path; everything else gets it from `setHeader` before it is dispatched.
+ */
+export const REQUEST_ID_HEADER = 'x-request-id';
+
+export function setRequestIdHeader(res: ServerResponse): void {
+  const id = infos.get(res)?.id;
+  if (id !== undefined && !res.headersSent) res.setHeader(REQUEST_ID_HEADER, id);
 }

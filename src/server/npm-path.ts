@@ -36,8 +36,22 @@ function decodeSegment(segment: string): string {
   return decoded;
 }
 
+/** Paths parsed recently: a registry sees the same few thousand paths over and over. */
+const recent = new Map<string, NpmPath>();
+const MAX_RECENT = 4096;
+
 /** Splits the path part of a request URL (no query). Throws ECS_BAD_PATH / ECS_BAD_NAME. */
 export function parseNpmPath(rawPath: string): NpmPath {
+  const known = recent.get(rawPath);
+  if (known !== undefined) return known;
+  const parsed = parseUncached(rawPath);
+  // Only well-formed paths get here (the others threw); a flood of distinct ones just restarts the map.
+  if (recent.size >= MAX_RECENT) recent.clear();
+  recent.set(rawPath, parsed);
+  return parsed;
+}
+
+function parseUncached(rawPath: string): NpmPath {
   if (rawPath.length > MAX_PATH) throw bad(`the URL is longer than ${MAX_PATH} characters`);
   if (!rawPath.startsWith('/')) throw bad('the URL path must start with "/"');
   if (rawPath === '/') return { kind: 'root' };

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
+import { PackedBody } from '../cache/packed-body.js';
 import { SingleFlight } from '../cache/single-flight.js';
 import type { Config } from '../config/types.js';
 import { CountersignError, isCountersignError } from '../errors.js';
@@ -7,9 +8,10 @@ import type { Metrics } from '../metrics.js';
 import { decide } from '../policy/decide.js';
 import type { Decision } from '../policy/decision.js';
 import type { VerifyRule } from '../policy/types.js';
-import { tarballFileName } from '../registry/name.js';
+import { assertPackageName, tarballFileName } from '../registry/name.js';
 import { parsePackument, type ParsedPackument } from '../registry/parse.js';
-import { prepareRender, renderPackument } from '../registry/render.js';
+import { repointDistTags, type AllowedVersion } from '../registry/dist-tags.js';
+import { prepareRender, renderPackument, type PackumentForm, type TarballUrl } from '../registry/render.js';
 import type { MalformedVersion, VersionFacts } from '../registry/types.js';
 import type { PackageEvidence } from '../trust/evidence.js';
 import type { UpstreamClient } from '../upstream/client.js';
@@ -51,16 +53,74 @@ export interface PackumentView {
   readonly servedCount: number;
 }
 
+/** A served form and, for the full form, where each manifest sits in it. */
+interface RenderedForm {
+  readonly variant: Variant;
+  readonly manifestRanges: ReadonlyMap<string, readonly [number, number]>;
+}
+
+/**
+ * A PackumentView whose two served forms are rendered when first asked for: the form the cold
+ * request wants right away, the other one (from the cached upstream body) only if a client ever
+ * wants it. npm only asks for the abbreviated form, so most full forms are never held in memory.
+ */
+class LazyView implements PackumentView {
+  readonly name: string;
+  readonly rule: VerifyRule;
+  readonly facts: ReadonlyMap<string, VersionFacts>;
+  readonly decisions: ReadonlyMap<string, Decision>;
+  readonly malformed: readonly MalformedVersion[];
+  readonly distTags: ReadonlyMap<string, string>;
+  readonly servedCount: number;
+  #full: RenderedForm | undefined;
+  #abbreviated: RenderedForm | undefined;
+  readonly #render: (form: PackumentForm) => RenderedForm;
+
+  constructor(fields: Omit<PackumentView, 'full' | 'abbreviated' | 'manifestRanges'>, render: (form: PackumentForm) => RenderedForm) {
+    this.name = fields.name;
+    this.rule = fields.rule;
+    this.facts = fields.facts;
+    this.decisions = fields.decisions;
+    this.malformed = fields.malformed;
+    this.distTags = fields.distTags;
+    this.servedCount = fields.servedCount;
+    this.#render = render;
+  }
+
+  get full(): Variant {
+    return (this.#full ??= this.#render('full')).variant;
+  }
+
+  get manifestRanges(): ReadonlyMap<string, readonly [number, number]> {
+    return (this.#full ??= this.#render('full')).manifestRanges;
+  }
+
+  get abbreviated(): Variant {
+    return (this.#abbreviated ??= this.#render('abbreviated')).variant;
+  }
+
+  /** Stores a form rendered by the caller. */
+  adopt(form: PackumentForm, rendered: RenderedForm): void {
+    if (form === 'full') this.#full = rendered;
+    else this.#abbreviated = rendered;
+  }
+
+  /** Bytes held by the forms rendered so far. */
+  get size(): number {
+    return (this.#full?.variant.size ?? 0) + (this.#abbreviated?.variant.size ?? 0);
+  }
+}
+
 interface CachedView {
   readonly key: string;
   readonly validUntil: number;
-  readonly view: PackumentView;
+  readonly view: LazyView;
 }
 
 interface Entry {
   readonly upstream: string;
   /** The upstream body; undefined when the upstream said the package does not exist. */
-  readonly raw: Buffer | undefined;
+  readonly raw: PackedBody | undefined;
   readonly etag: string | undefined;
   fetchedAt: number;
   /** Signature results by `${keyid}\0${message}\0${sig}`; carried over when the packument changes. */
@@ -82,8 +142,8 @@ interface Refreshed {
 }
 
 function entrySize(entry: Entry): number {
-  let size = 512 + (entry.raw?.length ?? 0);
-  for (const { view } of entry.views.values()) size += view.full.size + view.abbreviated.size + view.facts.size * 400;
+  let size = 512 + (entry.raw?.size ?? 0);
+  for (const { view } of entry.views.values()) size += view.size + view.facts.size * 400;
   return size;
 }
 
@@ -128,14 +188,25 @@ export class PackumentService {
     });
   }
 
-  /** The served view of `name`, fetching and verifying as needed. Throws CountersignError. */
-  async view(name: string, rule: VerifyRule, base: string): Promise<ViewResult> {
+  /**
+   * The served view of `name`, fetching and verifying as needed. `form` is the form the caller is
+   * about to send: a cold view renders that one at once, and the other when it is first read.
+   * Throws CountersignError.
+   */
+  async view(name: string, rule: VerifyRule, base: string, form?: PackumentForm): Promise<ViewResult> {
+    const cached = this.warmView(name, rule, base);
+    if (cached) return { view: cached, staleBecause: undefined };
+    return this.#flights.run(`${rule.upstream}\0${name}\0${base}`, () => this.#load(name, rule, base, form));
+  }
+
+  /**
+   * The cached view when it is still right for now (counted as a cache hit), else undefined; the
+   * caller then awaits `view`. Synchronous, so a warm request needs no promise.
+   */
+  warmView(name: string, rule: VerifyRule, base: string): PackumentView | undefined {
     const cached = this.#warm(name, rule, base);
-    if (cached) {
-      this.#deps.metrics.cacheRequests.inc({ cache: 'packument', result: 'hit' });
-      return { view: cached, staleBecause: undefined };
-    }
-    return this.#flights.run(`${rule.upstream}\0${name}\0${base}`, () => this.#load(name, rule, base));
+    if (cached) this.#deps.metrics.cacheRequests.inc({ cache: 'packument', result: 'hit' });
+    return cached;
   }
 
   /**
@@ -181,7 +252,7 @@ export class PackumentService {
     return cached.view;
   }
 
-  async #load(name: string, rule: VerifyRule, base: string): Promise<ViewResult> {
+  async #load(name: string, rule: VerifyRule, base: string, form: PackumentForm | undefined): Promise<ViewResult> {
     const upstream = this.#deps.client.upstream(rule.upstream);
     const key = this.#entryKey(upstream.name, name);
     let entry = this.#cache.get(key);
@@ -201,13 +272,18 @@ export class PackumentService {
     if (cached && cached.key === viewKey && this.#now() < cached.validUntil) return { view: cached.view, staleBecause };
 
     const started = performance.now();
-    const computed = await this.#compute(name, rule, base, entry, parsed ?? parsePackument(parseJson(entry.raw, name, upstream.name), name), keys);
+    const computed = await this.#compute(name, rule, base, entry, parsed ?? parsePackument(parseJson(entry.raw.bytes(), name, upstream.name), name), keys, form);
     this.#deps.metrics.rewriteDuration.observe((performance.now() - started) / 1000);
     // Views are per public base URL; without server.publicUrl the base comes from the Host header,
     // so a client sending many hosts must not multiply what a package holds in memory.
     if (!entry.views.has(base) && entry.views.size >= MAX_VIEWS_PER_PACKAGE) entry.views.delete(entry.views.keys().next().value!);
     entry.views.set(base, { key: viewKey, ...computed });
     this.#cache.set(key, entry);
+    // Parsed and rendered: from now on the body is only re-read now and then, so keep it compressed.
+    const stored = entry;
+    stored.raw!.pack(() => {
+      if (this.#cache.peek(key) === stored) this.#cache.set(key, stored);
+    });
     return { view: computed.view, staleBecause };
   }
 
@@ -230,7 +306,7 @@ export class PackumentService {
         // Checked before it replaces anything: a body that is not a packument is an upstream
         // failure (stale copy if there is one), never a cached entry that fails on every request.
         parsed = parsePackument(parseJson(fetched.body, name, upstreamName), name);
-        entry = { upstream: upstreamName, raw: fetched.body, etag: fetched.etag, fetchedAt: this.#now(), signatures: entry?.signatures ?? new Map(), views: new Map() };
+        entry = { upstream: upstreamName, raw: new PackedBody(fetched.body), etag: fetched.etag, fetchedAt: this.#now(), signatures: entry?.signatures ?? new Map(), views: new Map() };
         metrics.cacheRequests.inc({ cache: 'packument', result: 'miss' });
       } else {
         entry = { upstream: upstreamName, raw: undefined, etag: undefined, fetchedAt: this.#now(), signatures: new Map(), views: new Map() };
@@ -253,9 +329,20 @@ export class PackumentService {
     entry: Entry,
     parsed: ParsedPackument,
     keys: RegistryKeySet | undefined,
-  ): Promise<{ view: PackumentView; validUntil: number }> {
+    form: PackumentForm | undefined,
+  ): Promise<{ view: LazyView; validUntil: number }> {
     const { metrics, epochs, origins } = this.#deps;
-    await this.#verifySignatures(parsed, keys, entry.signatures);
+    const tarballUrl = tarballUrlFor(name, base);
+    // The signatures are posted to the worker threads first; this thread pre-serializes the
+    // versions of the form the request wants meanwhile (phase 1 of the render does not depend on
+    // decisions).
+    const verifying = this.#verifySignatures(parsed, keys, entry.signatures);
+    let prepared;
+    try {
+      prepared = form === undefined ? undefined : prepareRender(parsed, tarballUrl, [form]);
+    } finally {
+      await verifying;
+    }
 
     const policyStarted = performance.now();
     const now = this.#now();
@@ -283,25 +370,35 @@ export class PackumentService {
     for (const _ of parsed.malformed) metrics.versionsHidden.inc({ reason: 'malformed' });
     metrics.verificationDuration.observe({ check: 'policy' }, (performance.now() - policyStarted) / 1000);
 
-    const prepared = prepareRender(parsed, (pkg, version) => `${base}${pkg}/-/${tarballFileName(pkg, version)}`);
-    const full = renderPackument(prepared, served, 'full');
-    const abbreviated = renderPackument(prepared, served, 'abbreviated');
+    // The dist-tags as renderPackument repoints them: over the served versions, in upstream order.
+    const kept = new Map<string, AllowedVersion>();
+    for (const version of parsed.versions.keys()) {
+      if (served.has(version)) kept.set(version, { deprecated: parsed.facts.get(version)?.deprecated ?? false });
+    }
+    const raw = entry.raw!;
     const tag = createHash('sha256')
-      .update(`${entry.etag ?? createHash('sha1').update(entry.raw!).digest('hex')}|${this.#viewKey(name, keys)}|${base}|${[...served].join(',')}`)
+      .update(`${entry.etag ?? createHash('sha1').update(raw.bytes()).digest('hex')}|${this.#viewKey(name, keys)}|${base}|${[...served].join(',')}`)
       .digest('base64url')
       .slice(0, 27);
-    const view: PackumentView = {
-      name,
-      rule,
-      facts: parsed.facts,
-      decisions,
-      malformed: parsed.malformed,
-      distTags: full.distTags,
-      full: new Variant(full.body, `${tag}-f`, 'application/json'),
-      manifestRanges: full.manifestRanges,
-      abbreviated: new Variant(abbreviated.body, `${tag}-a`, 'application/vnd.npm.install-v1+json'),
-      servedCount: served.size,
+    const rendered = (f: PackumentForm, from: ReturnType<typeof prepareRender>): RenderedForm => {
+      const out = renderPackument(from, served, f);
+      const variant = f === 'full' ? new Variant(out.body, `${tag}-f`, 'application/json') : new Variant(out.body, `${tag}-a`, 'application/vnd.npm.install-v1+json');
+      return { variant, manifestRanges: out.manifestRanges };
     };
+    const entryKey = this.#entryKey(entry.upstream, name);
+    const view = new LazyView(
+      { name, rule, facts: parsed.facts, decisions, malformed: parsed.malformed, distTags: repointDistTags(parsed.distTags, kept).tags, servedCount: served.size },
+      (later) => {
+        // The same upstream bytes, the same decisions: the same text as if rendered at once.
+        const again = rendered(later, prepareRender(parsePackument(parseJson(raw.bytes(), name, entry.upstream), name), tarballUrl, [later]));
+        // Count the new bytes against the cache budget (set() recomputes the entry's size).
+        queueMicrotask(() => {
+          if (this.#cache.peek(entryKey) === entry) this.#cache.set(entryKey, entry);
+        });
+        return again;
+      },
+    );
+    if (form !== undefined && prepared !== undefined) view.adopt(form, rendered(form, prepared));
     return { view, validUntil };
   }
 
@@ -324,6 +421,11 @@ export class PackumentService {
       for (const k of results.keys()) if (!live.has(k)) results.delete(k);
     }
   }
+}
+
+function tarballUrlFor(name: string, base: string): TarballUrl {
+  const prefix = `${base}${name}/-/${assertPackageName(name).unscoped}-`;
+  return (pkg, version) => (pkg === name ? `${prefix}${version}.tgz` : `${base}${pkg}/-/${tarballFileName(pkg, version)}`);
 }
 
 function parseJson(body: Buffer, name: string, upstream: string): unknown {

@@ -12,7 +12,7 @@ import type { UpstreamClient } from '../upstream/client.js';
 import { upstreamError } from '../upstream/errors.js';
 import { IntegrityHasher } from '../verify/integrity.js';
 import type { ExpectedDigest } from '../verify/types.js';
-import { requestInfo } from './context.js';
+import { REQUEST_ID_HEADER, requestInfo } from './context.js';
 import { sendError } from './respond.js';
 import type { TarballOrigins } from './tarball-origin.js';
 
@@ -78,7 +78,11 @@ export class TarballService {
   }
 
   #sendBuffer(req: IncomingMessage, res: ServerResponse, body: Buffer, etag: string): void {
-    res.writeHead(200, { ...TARBALL_HEADERS, etag, 'content-length': body.length });
+    // A flat list is writeHead's fast path (a cached tarball is a hot path).
+    const headers: Array<string | number> = ['content-type', TARBALL_HEADERS['content-type'], 'cache-control', TARBALL_HEADERS['cache-control'], 'etag', etag, 'content-length', body.length];
+    const id = requestInfo(res).id;
+    if (id !== undefined) headers.push(REQUEST_ID_HEADER, id);
+    res.writeHead(200, headers);
     res.end(req.method === 'HEAD' ? undefined : body);
   }
 
@@ -108,7 +112,7 @@ export class TarballService {
       this.#deps.store.forget(hex);
       return false;
     }
-    res.writeHead(200, { ...TARBALL_HEADERS, etag, 'content-length': size });
+    res.writeHead(200, { ...withRequestId(res), ...TARBALL_HEADERS, etag, 'content-length': size });
     if (req.method === 'HEAD') {
       stream.destroy();
       res.end();
@@ -179,7 +183,7 @@ export class TarballService {
 
     const startStreaming = () => {
       streaming = true;
-      const headers: Record<string, string | number> = { ...TARBALL_HEADERS, etag: job.etag };
+      const headers: Record<string, string | number> = { ...withRequestId(res), ...TARBALL_HEADERS, etag: job.etag };
       if (job.declared !== undefined) headers['content-length'] = job.declared;
       res.writeHead(200, headers);
       res.flushHeaders();
@@ -237,7 +241,7 @@ export class TarballService {
     if (streaming) {
       res.end(held);
     } else if (req.method === 'HEAD') {
-      res.writeHead(200, { ...TARBALL_HEADERS, etag: job.etag, 'content-length': total });
+      res.writeHead(200, { ...withRequestId(res), ...TARBALL_HEADERS, etag: job.etag, 'content-length': total });
       res.end();
     } else {
       const whole = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
@@ -246,6 +250,11 @@ export class TarballService {
     }
     if (!(await committed) && writer) job.log.warn({ name: job.facts.name, version: job.facts.version }, 'verified tarball served but not cached (disk write failed)');
   }
+}
+
+function withRequestId(res: ServerResponse): Record<string, string> {
+  const id = requestInfo(res).id;
+  return id === undefined ? {} : { [REQUEST_ID_HEADER]: id };
 }
 
 function waitForDrain(res: ServerResponse): Promise<void> {

@@ -13,6 +13,8 @@ const GZIP_MIN_BYTES = 1024;
 export class Variant {
   readonly identity: Buffer;
   readonly etag: string;
+  /** The ETag of the gzip copy. */
+  readonly gzipEtag: string;
   readonly contentType: string;
   #gzip: Buffer | undefined;
   #gzipping: Promise<Buffer> | undefined;
@@ -20,11 +22,8 @@ export class Variant {
   constructor(body: string, tag: string, contentType: string) {
     this.identity = Buffer.from(body, 'utf8');
     this.etag = `"${tag}"`;
+    this.gzipEtag = `"${tag}-gz"`;
     this.contentType = contentType;
-  }
-
-  get gzipEtag(): string {
-    return `${this.etag.slice(0, -1)}-gz"`;
   }
 
   get compressible(): boolean {

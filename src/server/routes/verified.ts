@@ -7,6 +7,7 @@ import type { Metrics } from '../../metrics.js';
 import type { Decision, HideReason } from '../../policy/decision.js';
 import type { VerifyRule } from '../../policy/types.js';
 import { isValidVersion, versionFromTarballFile } from '../../registry/name.js';
+import type { PackumentForm } from '../../registry/render.js';
 import type { VersionFacts } from '../../registry/types.js';
 import { expectedDigest } from '../../verify/integrity.js';
 import { requestInfo } from '../context.js';
@@ -63,19 +64,25 @@ function hiddenError(view: PackumentView, version: string, decision: Decision): 
   });
 }
 
-async function loadView(deps: VerifiedDeps, req: IncomingMessage, res: ServerResponse, name: string, rule: VerifyRule): Promise<ViewResult> {
-  const result = await deps.packuments.view(name, rule, publicBase(req, deps.config));
+async function loadView(deps: VerifiedDeps, req: IncomingMessage, res: ServerResponse, name: string, rule: VerifyRule, form?: PackumentForm): Promise<ViewResult> {
+  const result = await deps.packuments.view(name, rule, publicBase(req, deps.config), form);
   if (result.staleBecause) requestInfo(res).cache = 'stale';
   return result;
 }
 
-export async function servePackument(deps: VerifiedDeps, req: IncomingMessage, res: ServerResponse, name: string, rule: VerifyRule): Promise<void> {
-  const result = await loadView(deps, req, res, name, rule);
+/** A warm packument is written before this returns (no promise); a cold one returns its promise. */
+export function servePackument(deps: VerifiedDeps, req: IncomingMessage, res: ServerResponse, name: string, rule: VerifyRule): void | Promise<void> {
+  const warm = deps.packuments.warmView(name, rule, publicBase(req, deps.config));
+  if (warm !== undefined) return sendPackument(deps, req, res, { view: warm, staleBecause: undefined });
+  return loadView(deps, req, res, name, rule, wantsAbbreviated(req) ? 'abbreviated' : 'full').then((result) => sendPackument(deps, req, res, result));
+}
+
+function sendPackument(deps: VerifiedDeps, req: IncomingMessage, res: ServerResponse, result: ViewResult): void | Promise<void> {
   assertServable(deps, req, result.view);
   const variant = wantsAbbreviated(req) ? result.view.abbreviated : result.view.full;
-  await sendVariant(req, res, variant, {
+  return sendVariant(req, res, variant, {
     maxAgeSeconds: Math.floor(deps.config.packuments.clientMaxAgeMs / 1000),
-    extraHeaders: staleHeaders(result),
+    ...(result.staleBecause ? { extraHeaders: staleHeaders(result) } : {}),
   });
 }
 

@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+// CPU time each system spends per warm request (user + system, all threads, from /proc/<pid>/stat),
+// over a fixed number of requests. Unlike req/s, this barely moves when other work shares the
+// machine, so it is the figure to compare builds with on a busy 2-core box.
+// Usage: cd bench && node cpu-per-request.mjs [path] [accept] [requests]
+//        (default /vary application/json 40000; env COUNTERSIGN_CLI_B: a second build beside)
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { freePort, startNode, waitForHttp } from './lib/processes.mjs';
+import { recordingPaths } from './lib/recording.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const [path = '/vary', accept = 'application/json', requests = '40000'] = process.argv.slice(2);
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const TICKS_PER_SECOND = 100; // USER_HZ on Linux
+
+async function cpuMicros(pid) {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1].split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND) * 1e6;
+}
+
+const run = (url, amount) => new Promise((resolve, reject) => autocannon({ url, connections: 20, amount, headers: { accept } }, (err, r) => (err ? reject(err) : resolve(r))));
+
+const paths = recordingPaths(join(here, 'recording'));
+const work = await mkdtemp(join(tmpdir(), 'countersign-cpu-'));
+const children = [];
+try {
+  const upstream = await startNode('fake-upstream', [join(here, 'lib', 'fake-upstream.mjs'), paths.root], { firstLine: true });
+  children.push(upstream);
+  const config = join(work, 'countersign.yaml');
+  await writeFile(config, `server: { host: 127.0.0.1 }\nupstreams: { bench: { url: ${upstream.ready.url}, keys: upstream } }\npackuments: { maxAge: 30m }\nrules: [ { match: ["**"], require: { integrity: sha512, registrySignature: required, minReleaseAge: 0 } } ]\n`);
+  const builds = { countersign: join(here, '..', 'dist', 'src', 'cli', 'main.js') };
+  if (process.env.COUNTERSIGN_CLI_B) builds['countersign-b'] = process.env.COUNTERSIGN_CLI_B;
+  const systems = {};
+  for (const [name, cli] of Object.entries(builds)) {
+    const port = await freePort();
+    const proc = await startNode(name, [cli, 'serve', '--config', config], {
+      env: { COUNTERSIGN_PORT: String(port), COUNTERSIGN_DATA_DIR: await mkdtemp(join(work, 'data-')) },
+      logFile: join(work, `${name}.log`),
+    });
+    children.push(proc);
+    await waitForHttp(`http://127.0.0.1:${port}/-/readyz`);
+    systems[name] = { pid: proc.pid, url: `http://127.0.0.1:${port}${path}` };
+  }
+  const limit = await startNode('limit', [join(here, 'lib', 'static-server.mjs'), JSON.stringify({ captureFrom: systems.countersign.url.slice(0, -path.length + 1), packuments: [path], tarballs: [] })], { firstLine: true });
+  children.push(limit);
+  systems.limit = { pid: limit.pid, url: new URL(path, limit.ready.url).href };
+
+  for (const system of Object.values(systems)) await run(system.url, 5000); // warm: fetched, verified, JIT
+  const perRequest = Object.fromEntries(Object.keys(systems).map((name) => [name, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [name, system] of Object.entries(systems)) {
+      const before = await cpuMicros(system.pid);
+      const result = await run(system.url, Number(requests));
+      perRequest[name].push((await cpuMicros(system.pid) - before) / result['2xx']);
+    }
+  }
+  console.log(`${path} (${accept}), ${requests} requests × ${ROUNDS} rounds, 20 connections: CPU µs per request`);
+  for (const [name, xs] of Object.entries(perRequest)) {
+    const median = [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+    console.log(`${name.padEnd(14)} median ${median.toFixed(1).padStart(6)}   rounds ${xs.map((x) => x.toFixed(1)).join(' ')}`);
+  }
+} finally {
+  await Promise.allSettled(children.map((c) => c.stop()));
+  await rm(work, { recursive: true, force: true });
+}
