@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import express, { type Express } from 'express';
+import express from 'express';
 import { TamperRecords } from '../cache/tamper-records.js';
 import { TarballStore } from '../cache/tarball-store.js';
 import type { Config } from '../config/types.js';
@@ -28,10 +28,6 @@ export interface AppOptions {
   readonly logger: Logger;
   /** The clock for decisions (release age); tests move it. */
   readonly now?: () => number;
-  /** Extra express routes mounted before the 404 handler (the trust-store API). */
-  readonly mount?: (app: Express, services: AppServices) => void;
-  /** Extra epochs folded into decision cache keys (the trust store's are always folded in). */
-  readonly epochs?: Pick<DecisionEpochs, 'epochFor'>;
   /** COUNTERSIGN_ADMIN_TOKEN (checked by adminTokenFrom); undefined = no admin API. */
   readonly adminToken?: string;
 }
@@ -99,7 +95,7 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, t
   const store = await TarballStore.open(join(config.server.dataDir, 'tarballs'), config.tarballs.diskCacheBytes);
   const tamper = new TamperRecords();
   const epochs: DecisionEpochs = {
-    epochFor: (name) => `${trust.epochFor(name)}.${options.epochs?.epochFor(name) ?? '0'}.${tamper.epochFor(name)}`,
+    epochFor: (name) => `${trust.epochFor(name)}.${tamper.epochFor(name)}`,
     isTampered: (facts) => tamper.has(facts),
   };
   const origins = new TarballOrigins(client, config.policy);
@@ -124,7 +120,6 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, t
   expressApp.set('etag', false);
   expressApp.use(opsRouter(metrics, isReady));
   expressApp.use(trustApiRouter({ config, logger, trust, packuments, adminToken: options.adminToken, now: options.now ?? Date.now }));
-  options.mount?.(expressApp, services);
   expressApp.get('/', (_req, res) => {
     sendJson(res, 200, { name: 'countersign', version: VERSION, policy: config.policy.hash, docs: 'https://github.com/countersign/countersign#readme' });
   });
