@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { test } from 'node:test';
+import { Counter, Histogram, Registry } from 'prom-client';
 import { accessLog, createLogger, type AccessFields } from '../../src/log.js';
+import { LATENCY_BUCKETS, Metrics } from '../../src/metrics.js';
 
 function sinkLogger(level: 'info' | 'warn') {
   const lines: string[] = [];
@@ -52,4 +54,29 @@ test('the access line honours the configured level', async () => {
   await new Promise((resolve) => setImmediate(resolve));
   assert.equal(lines.length, 1);
   assert.equal((JSON.parse(lines[0]!) as { level: string }).level, 'warn');
+});
+
+test('the hot-path metrics are exported exactly as prom-client would export them', async () => {
+  const metrics = new Metrics();
+  const reference = new Registry();
+  const histogram = new Histogram({ name: 'countersign_request_duration_seconds', help: metrics.requestDuration.help, labelNames: ['route', 'mode', 'status'] as const, buckets: LATENCY_BUCKETS, registers: [reference] });
+  const counter = new Counter({ name: 'countersign_cache_requests_total', help: metrics.cacheRequests.help, labelNames: ['cache', 'result'] as const, registers: [reference] });
+  const observations: Array<[string, string, string, number]> = [
+    ['packument', 'verify', '200', 0.00004], ['packument', 'verify', '200', 0.0001], ['packument', 'verify', '200', 0.00011],
+    ['tarball', 'verify', '403', 2.5], ['ops', 'local', '200', 31], ['packument', 'verify', '200', 0.3],
+  ];
+  for (const [route, mode, status, seconds] of observations) {
+    metrics.requestDuration.observe({ route, mode, status }, seconds);
+    histogram.observe({ route, mode, status }, seconds);
+  }
+  for (const [cache, result] of [['packument', 'hit'], ['packument', 'miss'], ['packument', 'hit'], ['tarball-disk', 'hit']] as const) {
+    metrics.cacheRequests.inc({ cache, result });
+    counter.inc({ cache, result });
+  }
+  const ours = await metrics.registry.metrics();
+  const section = (text: string, name: string) => text.split('\n\n').find((block) => block.includes(`# TYPE ${name} `))?.trim();
+  for (const name of ['countersign_request_duration_seconds', 'countersign_cache_requests_total']) {
+    assert.ok(section(ours, name)?.includes(`${name}`), name);
+    assert.equal(section(ours, name), section(await reference.metrics(), name), name);
+  }
 });
