@@ -10,7 +10,7 @@ import { Metrics } from '../metrics.js';
 import { UpstreamClient } from '../upstream/client.js';
 import { RegistryKeys } from '../upstream/keys.js';
 import { SignaturePool } from '../verify/signature-pool.js';
-import { requestInfo, setRequestIdHeader, type RouteName } from './context.js';
+import { CountersignResponse, requestInfo, setRequestIdHeader, type RouteName } from './context.js';
 import { parseNpmPath, type NpmPath } from './npm-path.js';
 import { PackumentService, type DecisionEpochs } from './packument-service.js';
 import { sendError, sendJson } from './respond.js';
@@ -225,16 +225,23 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, t
     else res.once('finish', () => setImmediate(() => server.closeIdleConnections()));
   };
 
-  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: config.server.requestTimeoutMs }, (req, res) => {
-    const started = performance.now();
+  // One listener for every response (no closure per request): `this` is the response.
+  function onResponseClose(this: CountersignResponse): void {
+    open.delete(this);
+    logRequest(this.req, this, this.info.id!, this.started);
+  }
+
+  const server = createServer<typeof IncomingMessage, typeof CountersignResponse>({
+    keepAliveTimeout: 65_000,
+    requestTimeout: config.server.requestTimeoutMs,
+    ServerResponse: CountersignResponse,
+  }, (req, res) => {
+    res.started = performance.now();
     const id = requestId(req);
-    requestInfo(res).id = id;
+    res.info.id = id;
     open.add(res);
     if (shuttingDown) lastOnItsConnection(res);
-    res.once('close', () => {
-      open.delete(res);
-      logRequest(req, res, id, started);
-    });
+    res.on('close', onResponseClose);
     let pending: void | Promise<void>;
     try {
       pending = route(req, res, id);
