@@ -3,7 +3,8 @@
 // over a fixed number of requests. Unlike req/s, this barely moves when other work shares the
 // machine, so it is the figure to compare builds with on a busy 2-core box.
 // Usage: cd bench && node cpu-per-request.mjs [path] [accept] [requests]
-//        (default /vary application/json 40000; env COUNTERSIGN_CLI_B: a second build beside)
+//        (default /vary application/json 40000; env COUNTERSIGN_CLI_B: a second build beside,
+//        COUNTERSIGN_B_ENV: JSON of environment variables for it, e.g. '{"COUNTERSIGN_LOG_LEVEL":"warn"}')
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -33,12 +34,13 @@ try {
   const config = join(work, 'countersign.yaml');
   await writeFile(config, `server: { host: 127.0.0.1 }\nupstreams: { bench: { url: ${upstream.ready.url}, keys: upstream } }\npackuments: { maxAge: 30m }\nrules: [ { match: ["**"], require: { integrity: sha512, registrySignature: required, minReleaseAge: 0 } } ]\n`);
   const builds = { countersign: join(here, '..', 'dist', 'src', 'cli', 'main.js') };
-  if (process.env.COUNTERSIGN_CLI_B) builds['countersign-b'] = process.env.COUNTERSIGN_CLI_B;
+  if (process.env.COUNTERSIGN_CLI_B || process.env.COUNTERSIGN_B_ENV) builds['countersign-b'] = process.env.COUNTERSIGN_CLI_B ?? builds.countersign;
+  const extraEnv = { 'countersign-b': JSON.parse(process.env.COUNTERSIGN_B_ENV ?? '{}') };
   const systems = {};
   for (const [name, cli] of Object.entries(builds)) {
     const port = await freePort();
     const proc = await startNode(name, [cli, 'serve', '--config', config], {
-      env: { COUNTERSIGN_PORT: String(port), COUNTERSIGN_DATA_DIR: await mkdtemp(join(work, 'data-')) },
+      env: { COUNTERSIGN_PORT: String(port), COUNTERSIGN_DATA_DIR: await mkdtemp(join(work, 'data-')), ...extraEnv[name] },
       logFile: join(work, `${name}.log`),
     });
     children.push(proc);

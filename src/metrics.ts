@@ -1,7 +1,112 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 
 /** 0.1 ms to 30 s: a cached packument answers in well under a millisecond, a cold 10 MB one in seconds. */
 export const LATENCY_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+interface Series<L extends string> {
+  readonly labels: Readonly<Record<L, string>>;
+  /** Observations per bucket (not cumulative); the last slot counts those above every bound. */
+  readonly buckets: number[];
+  sum: number;
+  count: number;
+}
+
+interface ExportedValue {
+  readonly labels: Readonly<Record<string, string | number>>;
+  readonly sharedLabels: Readonly<Record<string, string>>;
+  readonly value: number;
+  readonly metricName: string;
+}
+
+/**
+ * A labelled histogram or counter for the per-request path. prom-client's `observe` and `inc`
+ * validate and hash their labels object on every call (0.4 and 0.14 µs); this finds the series by
+ * its label values (~0.05 µs). The registry exports it exactly as a prom-client Histogram or Counter.
+ */
+class HotMetric<L extends string> {
+  readonly name: string;
+  readonly help: string;
+  readonly type: 'histogram' | 'counter';
+  readonly aggregator = 'sum';
+  readonly #labelNames: readonly L[];
+  readonly #bounds: readonly number[];
+  #series = new Map<string, Series<L>>();
+
+  constructor(options: { name: string; help: string; labelNames: readonly L[]; buckets?: readonly number[]; registers: Registry[] }) {
+    this.name = options.name;
+    this.help = options.help;
+    this.type = options.buckets ? 'histogram' : 'counter';
+    this.#labelNames = options.labelNames;
+    this.#bounds = options.buckets ?? [];
+    for (const registry of options.registers) registry.registerMetric(this as unknown as Metric);
+  }
+
+  #find(labels: Readonly<Record<L, string>>): Series<L> {
+    let key = '';
+    for (const name of this.#labelNames) key += `${labels[name]}\0`;
+    let series = this.#series.get(key);
+    if (series === undefined) {
+      const own = {} as Record<L, string>;
+      for (const name of this.#labelNames) {
+        if (typeof labels[name] !== 'string') throw new TypeError(`${this.name}: label ${name} must be a string`);
+        own[name] = labels[name];
+      }
+      series = { labels: own, buckets: new Array<number>(this.#bounds.length + 1).fill(0), sum: 0, count: 0 };
+      this.#series.set(key, series);
+    }
+    return series;
+  }
+
+  /** Histogram: one observation. */
+  observe(labels: Readonly<Record<L, string>>, value: number): void {
+    if (!Number.isFinite(value)) throw new TypeError(`${this.name}: value is not a finite number: ${value}`);
+    const series = this.#find(labels);
+    const bounds = this.#bounds;
+    let i = 0;
+    while (i < bounds.length && value > bounds[i]!) i++;
+    series.buckets[i]!++;
+    series.sum += value;
+    series.count++;
+  }
+
+  /** Counter: adds `value` (default 1). */
+  inc(labels: Readonly<Record<L, string>>, value = 1): void {
+    if (!Number.isFinite(value) || value < 0) throw new TypeError(`${this.name}: cannot increase a counter by ${value}`);
+    const series = this.#find(labels);
+    series.sum += value;
+    series.count++;
+  }
+
+  reset(): void {
+    this.#series = new Map();
+  }
+
+  /** What prom-client's Registry formats (`getMetricsAsString`): the layout of its Histogram and Counter. */
+  getForPromString(): { name: string; help: string; type: string; values: ExportedValue[]; aggregator: string } {
+    const values: ExportedValue[] = [];
+    for (const series of this.#series.values()) {
+      if (this.type === 'counter') {
+        values.push({ labels: series.labels, sharedLabels: {}, value: series.sum, metricName: this.name });
+        continue;
+      }
+      let cumulative = 0;
+      this.#bounds.forEach((le, i) => {
+        cumulative += series.buckets[i]!;
+        values.push({ labels: { le }, sharedLabels: series.labels, value: cumulative, metricName: `${this.name}_bucket` });
+      });
+      values.push({ labels: { le: '+Inf' }, sharedLabels: series.labels, value: series.count, metricName: `${this.name}_bucket` });
+      values.push({ labels: {}, sharedLabels: series.labels, value: series.sum, metricName: `${this.name}_sum` });
+      values.push({ labels: {}, sharedLabels: series.labels, value: series.count, metricName: `${this.name}_count` });
+    }
+    return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
+  }
+
+  /** The JSON form (`getMetricsAsJSON`): labels and shared labels merged, as prom-client does. */
+  get(): { name: string; help: string; type: string; values: Array<{ labels: Record<string, string | number>; value: number; metricName: string }>; aggregator: string } {
+    const data = this.getForPromString();
+    return { ...data, values: data.values.map(({ labels, sharedLabels, value, metricName }) => ({ labels: { ...labels, ...sharedLabels }, value, metricName })) };
+  }
+}
 
 /**
  * Every metric countersign exports, in one place. One instance per server (its own registry), so
@@ -25,7 +130,7 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly requestDuration = new Histogram({
+  readonly requestDuration = new HotMetric({
     name: 'countersign_request_duration_seconds',
     help: 'Client requests by route, mode (verify, fast, local) and status.',
     labelNames: ['route', 'mode', 'status'] as const,
@@ -62,7 +167,7 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly cacheRequests = new Counter({
+  readonly cacheRequests = new HotMetric({
     name: 'countersign_cache_requests_total',
     help: 'Cache lookups by cache (packument, tarball-memory, tarball-disk) and result (hit, miss, stale, revalidated).',
     labelNames: ['cache', 'result'] as const,

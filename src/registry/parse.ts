@@ -1,7 +1,7 @@
 import { CountersignError } from '../errors.js';
 import { extractVersionFacts } from './facts.js';
 import { isValidVersion, MAX_VERSION_LENGTH } from './name.js';
-import { copySafeFields, isRecord, isUnsafeKey, MAX_NESTING, nestedDeeperThan, truncate } from './untrusted.js';
+import { copySafeFields, hasUnsafeKey, isRecord, isUnsafeKey, MAX_NESTING, nestedDeeperThan, truncate } from './untrusted.js';
 import type { MalformedVersion, VersionFacts } from './types.js';
 
 /** An upstream packument reduced to what countersign trusts. Built only by `parsePackument`. */
@@ -105,7 +105,10 @@ function checkVersion(name: string, key: string, manifest: unknown): CheckedVers
   const rawDist = Object.hasOwn(manifest, 'dist') ? manifest['dist'] : undefined;
   if (!isRecord(rawDist)) return `the manifest of ${shownKey} has no "dist" object (got ${describe(rawDist)})`;
   if (nestedDeeperThan(manifest, MAX_NESTING)) return `the manifest of ${shownKey} has values nested deeper than ${MAX_NESTING} levels`;
-  const dist = copySafeFields(rawDist);
+  // Copied only when there is something to drop: otherwise the parsed object is already what the
+  // copy would be (the document it came from is not used by anything else).
+  const dist = hasUnsafeKey(rawDist) ? copySafeFields(rawDist) : rawDist;
+  if (dist === rawDist && !hasUnsafeKey(manifest)) return { manifest, dist };
   const copy = copySafeFields(manifest);
   copy['dist'] = dist;
   return { manifest: copy, dist };

@@ -52,9 +52,21 @@ export const MAX_NESTING = 64;
 export function nestedDeeperThan(value: unknown, limit: number): boolean {
   if (typeof value !== 'object' || value === null) return false;
   if (limit === 0) return true;
-  if (Array.isArray(value)) return value.some((item) => nestedDeeperThan(item, limit - 1));
-  for (const key in value) {
-    if (nestedDeeperThan((value as Record<string, unknown>)[key], limit - 1)) return true;
+  // Only objects and arrays recurse: most values of a manifest are strings.
+  if (Array.isArray(value)) {
+    for (const item of value) if (typeof item === 'object' && item !== null && nestedDeeperThan(item, limit - 1)) return true;
+    return false;
   }
+  const record = value as Record<string, unknown>;
+  for (const key in record) {
+    const item = record[key];
+    if (typeof item === 'object' && item !== null && nestedDeeperThan(item, limit - 1)) return true;
+  }
+  return false;
+}
+
+/** True when `record` has an own key that copySafeFields would drop as unsafe. */
+export function hasUnsafeKey(record: Readonly<Record<string, unknown>>): boolean {
+  for (const key of UNSAFE_KEYS) if (Object.hasOwn(record, key)) return true;
   return false;
 }

@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import { ServerResponse, type IncomingMessage } from 'node:http';
 import type { CountersignError } from '../errors.js';
 
 export type RouteName = 'packument' | 'manifest' | 'tarball' | 'publish' | 'passthrough' | 'api' | 'ops' | 'other';
@@ -16,9 +16,22 @@ export interface RequestInfo {
   name?: string;
 }
 
+/**
+ * The server's response class: it carries the request's info and arrival time as own fields
+ * (they survive express swapping the prototype), so that the hot path needs no WeakMap lookups.
+ */
+export class CountersignResponse<Request extends IncomingMessage = IncomingMessage> extends ServerResponse<Request> {
+  readonly info: RequestInfo = { id: undefined, route: 'other', mode: 'local', cache: undefined, error: undefined, name: undefined };
+  /** `performance.now()` when the request arrived. */
+  started = 0;
+}
+
+/** For responses not created by the server (tests). */
 const infos = new WeakMap<ServerResponse, RequestInfo>();
 
 export function requestInfo(res: ServerResponse): RequestInfo {
+  const own = (res as Partial<CountersignResponse>).info;
+  if (own !== undefined) return own;
   let info = infos.get(res);
   if (!info) {
     info = { route: 'other', mode: 'local' };
@@ -35,6 +48,6 @@ export function requestInfo(res: ServerResponse): RequestInfo {
 export const REQUEST_ID_HEADER = 'x-request-id';
 
 export function setRequestIdHeader(res: ServerResponse): void {
-  const id = infos.get(res)?.id;
+  const id = requestInfo(res).id;
   if (id !== undefined && !res.headersSent) res.setHeader(REQUEST_ID_HEADER, id);
 }

@@ -10,6 +10,11 @@ function first(value: string | string[] | undefined): string | undefined {
   return text?.split(',')[0]?.trim() || undefined;
 }
 
+/** Bases built from Host headers, by scheme and host as sent: most requests repeat a handful. */
+const builtBases = { http: new Map<string, string>(), https: new Map<string, string>() };
+/** Distinct hosts remembered per scheme; a client sending endless hosts only empties the memo. */
+const MAX_REMEMBERED_HOSTS = 256;
+
 /**
  * The base URL clients reach us at, ending with `/`: `server.publicUrl` when configured, else built
  * from the request's Host (and, behind a trusted proxy, X-Forwarded-Host/Proto). The host is
@@ -20,10 +25,16 @@ export function publicBase(req: IncomingMessage, config: Config): string {
   if (configured !== undefined) return configured;
   const trust = config.server.trustProxy;
   const host = (trust ? first(req.headers['x-forwarded-host']) : undefined) ?? req.headers.host;
+  const forwardedProto = trust ? first(req.headers['x-forwarded-proto']) : undefined;
+  const proto = forwardedProto === 'https' || forwardedProto === 'http' ? forwardedProto : (req.socket as TLSSocket).encrypted ? 'https' : 'http';
+  const memo = builtBases[proto];
+  const known = host === undefined ? undefined : memo.get(host);
+  if (known !== undefined) return known;
   if (host === undefined || !HOST_RE.test(host)) {
     throw new CountersignError('ECS_BAD_HOST', `cannot build tarball URLs from Host ${JSON.stringify(String(host ?? '')).slice(0, 80)}; set server.publicUrl (or COUNTERSIGN_PUBLIC_URL)`);
   }
-  const forwardedProto = trust ? first(req.headers['x-forwarded-proto']) : undefined;
-  const proto = forwardedProto === 'https' || forwardedProto === 'http' ? forwardedProto : (req.socket as TLSSocket).encrypted ? 'https' : 'http';
-  return `${proto}://${host.toLowerCase()}/`;
+  const base = `${proto}://${host.toLowerCase()}/`;
+  if (memo.size >= MAX_REMEMBERED_HOSTS) memo.clear();
+  memo.set(host, base);
+  return base;
 }

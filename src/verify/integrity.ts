@@ -13,6 +13,11 @@ const BASE64_RE = /^[A-Za-z0-9+/]+={0,2}$/;
 const SHA1_HEX_RE = /^[0-9a-f]{40}$/;
 /** Real dist.integrity strings are under 200 characters; longer ones are not parsed, and count as malformed. */
 const MAX_INTEGRITY_LENGTH = 4096;
+/**
+ * What the registry publishes for nearly every version: exactly one sha512 entry, canonical base64
+ * (86 characters and `==` encode 64 bytes), no options. ssri parses it to that one entry.
+ */
+const SINGLE_SHA512_RE = /^sha512-[A-Za-z0-9+/]{86}==$/;
 
 /**
  * The entries of one algorithm in an SRI string, as hex. ssri's loose parser keeps any digest text,
@@ -25,8 +30,14 @@ interface DigestEntries {
   readonly malformed: boolean;
 }
 
+const NO_ENTRIES: DigestEntries = { hexes: [], malformed: false };
+
 function digestEntries(integrity: string | undefined, algorithm: Algorithm): DigestEntries {
-  if (integrity === undefined) return { hexes: [], malformed: false };
+  if (integrity === undefined) return NO_ENTRIES;
+  // The common case without ssri: what its parser and the checks below make of it, ~10× faster.
+  if (SINGLE_SHA512_RE.test(integrity)) {
+    return algorithm === 'sha512' ? { hexes: [Buffer.from(integrity.slice(7), 'base64').toString('hex')], malformed: false } : NO_ENTRIES;
+  }
   if (integrity.length > MAX_INTEGRITY_LENGTH) return { hexes: [], malformed: true };
   // ssri returns null for a string without any recognizable entry, despite its typings.
   const parsed: IntegrityMap | null = ssri.parse(integrity);

@@ -47,6 +47,18 @@ function expiredDetail(expired: readonly RegistryKey[], facts: VersionFacts): st
   return `signed only by keys that do not count: ${keys}; ${published}`;
 }
 
+/** Each key set's keys by keyid, built once per set (key sets are immutable). */
+const keysByKeyid = new WeakMap<RegistryKeySet, ReadonlyMap<string, RegistryKey>>();
+
+function byKeyidOf(keys: RegistryKeySet): ReadonlyMap<string, RegistryKey> {
+  let map = keysByKeyid.get(keys);
+  if (map === undefined) {
+    map = new Map(keys.keys.map((key) => [key.keyid, key]));
+    keysByKeyid.set(keys, map);
+  }
+  return map;
+}
+
 /** Everything that can be decided without cryptography, or else the verifications still needed. */
 function plan(facts: VersionFacts, keys: RegistryKeySet | undefined): Plan {
   const id = `${facts.name}@${facts.version}`;
@@ -56,7 +68,7 @@ function plan(facts: VersionFacts, keys: RegistryKeySet | undefined): Plan {
   if (facts.signatures.length === 0) {
     return { verdict: { status: 'missing', detail: `${id} has no registry signature (keys from ${keys.source})` } };
   }
-  const byKeyid = new Map(keys.keys.map((key) => [key.keyid, key]));
+  const byKeyid = byKeyidOf(keys);
   const matched = facts.signatures.flatMap((signature) => {
     const key = byKeyid.get(signature.keyid);
     return key === undefined ? [] : [{ key, sig: signature.sig }];
