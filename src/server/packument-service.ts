@@ -51,6 +51,11 @@ export interface PackumentView {
   readonly manifestRanges: ReadonlyMap<string, readonly [number, number]>;
   /** Versions served (allowed, or warned). */
   readonly servedCount: number;
+  /**
+   * The upstream's `latest` when it is hidden here: what `npm install <name>` would have installed.
+   * A packument request counts as demand for it in the audit queue.
+   */
+  readonly latestHeldBack: string | undefined;
 }
 
 /** A served form and, for the full form, where each manifest sits in it. */
@@ -72,6 +77,7 @@ class LazyView implements PackumentView {
   readonly malformed: readonly MalformedVersion[];
   readonly distTags: ReadonlyMap<string, string>;
   readonly servedCount: number;
+  readonly latestHeldBack: string | undefined;
   #full: RenderedForm | undefined;
   #abbreviated: RenderedForm | undefined;
   readonly #render: (form: PackumentForm) => RenderedForm;
@@ -84,6 +90,7 @@ class LazyView implements PackumentView {
     this.malformed = fields.malformed;
     this.distTags = fields.distTags;
     this.servedCount = fields.servedCount;
+    this.latestHeldBack = fields.latestHeldBack;
     this.#render = render;
   }
 
@@ -386,8 +393,10 @@ export class PackumentService {
       return { variant, manifestRanges: out.manifestRanges };
     };
     const entryKey = this.#entryKey(entry.upstream, name);
+    const upstreamLatest = parsed.distTags.get('latest');
+    const latestHeldBack = upstreamLatest !== undefined && decisions.has(upstreamLatest) && !served.has(upstreamLatest) ? upstreamLatest : undefined;
     const view = new LazyView(
-      { name, rule, facts: parsed.facts, decisions, malformed: parsed.malformed, distTags: repointDistTags(parsed.distTags, kept).tags, servedCount: served.size },
+      { name, rule, facts: parsed.facts, decisions, malformed: parsed.malformed, distTags: repointDistTags(parsed.distTags, kept).tags, servedCount: served.size, latestHeldBack },
       (later) => {
         // The same upstream bytes, the same decisions: the same text as if rendered at once.
         const again = rendered(later, prepareRender(parsePackument(parseJson(raw.bytes(), name, entry.upstream), name), tarballUrl, [later]));

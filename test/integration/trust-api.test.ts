@@ -46,6 +46,8 @@ describe('trust API', () => {
       { name: 'audited-one', version: '1.0.0' },
       { name: 'audited-one', version: '1.1.0' },
       { name: 'audited-two', version: '2.0.0' },
+      { name: 'audited-latest', version: '1.0.0' },
+      { name: 'audited-latest', version: '2.0.0' },
       { name: 'signed-lib', version: '1.0.0' },
       { name: 'plain', version: '1.0.0' },
       { name: '@scope/lib', version: '3.0.0' },
@@ -137,6 +139,29 @@ describe('trust API', () => {
     for (const signer of [alice, carol]) await submitDocument(cs.url, auditEnvelope(signer, { name: 'audited-one', version: '1.1.0', sha512: sha110, kind: 'delta', from: { version: '1.0.0', sha512: sha100 } }));
     const later = await api(cs.url, 'GET', `${V1}/queue`);
     assert.equal((later.body.entries as Array<{ name: string }>).some((e) => e.name === 'audited-one'), false);
+  });
+
+  it('counts a packument request as demand for the upstream latest it holds back', async () => {
+    const sha = await sha512Of(cs.url, 'audited-latest', '1.0.0');
+    for (const signer of [alice, carol]) assert.equal((await submitDocument(cs.url, auditEnvelope(signer, { name: 'audited-latest', version: '1.0.0', sha512: sha }))).status, 201);
+    for (const ua of ['npm/10 dev-1', 'npm/10 dev-2']) {
+      const res = await get('/audited-latest', { 'user-agent': ua, accept: 'application/vnd.npm.install-v1+json' });
+      assert.equal(res.status, 200);
+      const body = (await res.json()) as { 'dist-tags': Record<string, string>; versions: object };
+      assert.equal(body['dist-tags']['latest'], '1.0.0');
+      assert.deepEqual(Object.keys(body.versions), ['1.0.0']);
+    }
+    const queue = await api(cs.url, 'GET', `${V1}/queue`);
+    const entry = (queue.body.entries as Array<{ name: string; version: string; requests: number; clients: number; nearestAudited: { version: string } | null }>).find((e) => e.name === 'audited-latest');
+    assert.ok(entry, 'the held-back latest is queued');
+    assert.equal(entry.version, '2.0.0');
+    assert.equal(entry.requests, 2);
+    assert.equal(entry.clients, 2);
+    assert.equal(entry.nearestAudited!.version, '1.0.0');
+    // A package whose latest is served adds nothing.
+    assert.equal((await get('/plain')).status, 200);
+    const again = await api(cs.url, 'GET', `${V1}/queue`);
+    assert.equal((again.body.entries as Array<{ name: string }>).some((e) => e.name === 'plain'), false);
   });
 
   it('a violation audit hides a version that has its audits; the badge says so in red', async () => {

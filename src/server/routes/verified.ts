@@ -79,6 +79,10 @@ export function servePackument(deps: VerifiedDeps, req: IncomingMessage, res: Se
 
 function sendPackument(deps: VerifiedDeps, req: IncomingMessage, res: ServerResponse, result: ViewResult): void | Promise<void> {
   assertServable(deps, req, result.view);
+  // `npm install <name>@<hidden>` only ever asks for the packument, so the exact version a client
+  // wanted is unknowable; the upstream's held-back `latest` is the one a plain install would take.
+  const held = result.view.latestHeldBack;
+  if (held !== undefined) deps.onHiddenRequested?.(result.view.name, held, result.view.decisions.get(held)!, req, result.view.facts.get(held));
   const variant = wantsAbbreviated(req) ? result.view.abbreviated : result.view.full;
   return sendVariant(req, res, variant, {
     maxAgeSeconds: Math.floor(deps.config.packuments.clientMaxAgeMs / 1000),
