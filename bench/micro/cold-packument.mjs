@@ -49,8 +49,8 @@ async function pipeline(overlapped) {
     prepared = prepareRender(parsed, tarballUrl);
   }
   const served = new Set(parsed.versions.keys());
-  Buffer.from(renderPackument(prepared, served, 'full').body);
-  Buffer.from(renderPackument(prepared, served, 'abbreviated').body);
+  renderPackument(prepared, served, 'full');
+  renderPackument(prepared, served, 'abbreviated');
   return performance.now() - started;
 }
 

@@ -19,8 +19,8 @@ export class Variant {
   #gzip: Buffer | undefined;
   #gzipping: Promise<Buffer> | undefined;
 
-  constructor(body: string, tag: string, contentType: string) {
-    this.identity = Buffer.from(body, 'utf8');
+  constructor(body: Buffer | string, tag: string, contentType: string) {
+    this.identity = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
     this.etag = `"${tag}"`;
     this.gzipEtag = `"${tag}-gz"`;
     this.contentType = contentType;

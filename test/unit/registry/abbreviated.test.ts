@@ -19,7 +19,7 @@ test('the abbreviated packument derived from the real full one equals the real c
   const upstreamTarball = (_name: string, version: string): string => parsed.facts.get(version)?.tarball ?? '';
   const prepared = prepareRender(parsed, upstreamTarball);
   const { body } = renderPackument(prepared, new Set(parsed.versions.keys()), 'abbreviated');
-  const ours = JSON.parse(body) as Record<string, unknown>;
+  const ours = JSON.parse(body.toString()) as Record<string, unknown>;
 
   // _contentLength is the registry's bookkeeping, not part of the format.
   const { _contentLength: _ignored, ...expected } = corgi as Record<string, unknown>;

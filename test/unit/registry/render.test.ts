@@ -39,7 +39,7 @@ function sample(): ParsedPackument {
 
 function render(parsed: ParsedPackument, allowed: string[], form: PackumentForm) {
   const rendered = renderPackument(prepareRender(parsed, ourTarball), new Set(allowed), form);
-  return { ...rendered, json: JSON.parse(rendered.body) as Record<string, unknown> };
+  return { ...rendered, json: JSON.parse(rendered.body.toString()) as Record<string, unknown> };
 }
 
 function objectAt(json: Record<string, unknown>, key: string): Record<string, unknown> {
@@ -138,7 +138,7 @@ test('3,500 versions: phase 2 reuses the phase-1 text', () => {
   const prepared = prepareRender(parsed, ourTarball);
   const allowed = new Set([...parsed.versions.keys()].filter((_, i) => i % 2 === 0));
   const { body, distTags } = renderPackument(prepared, allowed, 'full');
-  assert.equal(Object.keys(objectAt(JSON.parse(body) as Record<string, unknown>, 'versions')).length, 1750);
+  assert.equal(Object.keys(objectAt(JSON.parse(body.toString()) as Record<string, unknown>, 'versions')).length, 1750);
   assert.equal(distTags.get('latest'), '1.0.3498');
 });
 
@@ -151,7 +151,7 @@ test('property: for any packument and allowed subset, the output is a consistent
       const stableAllowed = present.some((v) => semver.prerelease(v) === null);
       for (const form of ['full', 'abbreviated'] as const) {
         const { body } = renderPackument(prepared, allowed, form);
-        const json = JSON.parse(body) as Record<string, unknown>;
+        const json = JSON.parse(body.toString()) as Record<string, unknown>;
         const versions = objectAt(json, 'versions');
         const tags = objectAt(json, 'dist-tags');
         assert.deepEqual(Object.keys(versions), present);
