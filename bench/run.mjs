@@ -36,7 +36,15 @@ if (!existsSync(paths.manifest)) {
 const cli = env.COUNTERSIGN_CLI ?? join(root, 'dist', 'src', 'cli', 'main.js'); // COUNTERSIGN_CLI: another build, for A/B runs
 // COUNTERSIGN_CLI_B: a second build run beside the first in every countersign scenario (before/after
 // of an optimization); COUNTERSIGN_B_ENV: JSON of environment variables for it.
-const B = env.COUNTERSIGN_CLI_B || env.COUNTERSIGN_B_ENV ? { cli: env.COUNTERSIGN_CLI_B ?? cli, env: JSON.parse(env.COUNTERSIGN_B_ENV ?? '{}') } : undefined;
+// countersign runs with the node flags of the image's CMD (and of `npm start`);
+// COUNTERSIGN_NODE_FLAGS / COUNTERSIGN_B_NODE_FLAGS override them (space-separated, '' for none).
+const imageCmd = JSON.parse(/^CMD (\[.*\])$/m.exec(await readFile(join(root, 'Dockerfile'), 'utf8'))[1]);
+const imageFlags = imageCmd.slice(1, imageCmd.indexOf('dist/src/cli/main.js'));
+const flagsFrom = (value) => (value === undefined ? imageFlags : value.split(' ').filter(Boolean));
+const NODE_FLAGS = flagsFrom(env.COUNTERSIGN_NODE_FLAGS);
+const B = env.COUNTERSIGN_CLI_B || env.COUNTERSIGN_B_ENV || env.COUNTERSIGN_B_NODE_FLAGS !== undefined
+  ? { cli: env.COUNTERSIGN_CLI_B ?? cli, env: JSON.parse(env.COUNTERSIGN_B_ENV ?? '{}'), flags: flagsFrom(env.COUNTERSIGN_B_NODE_FLAGS) }
+  : undefined;
 if (!existsSync(cli)) {
   console.error(`${cli} is missing: build countersign first (npm run build at the repository root)`);
   process.exit(2);
@@ -90,10 +98,10 @@ rules:
 `,
 );
 
-async function startCountersign(label, build = cli, extraEnv = {}) {
+async function startCountersign(label, build = cli, extraEnv = {}, flags = NODE_FLAGS) {
   const port = await freePort();
   const dataDir = await mkdtemp(join(work, `${label}-data-`));
-  const args = [];
+  const args = [...flags];
   if (CPU_PROF) args.push('--cpu-prof', `--cpu-prof-dir=${join(runDir, 'profiles')}`);
   args.push(build, 'serve', '--config', countersignConfig);
   const proc = await startNode(label, args, {
@@ -204,7 +212,8 @@ const facts = {
   dirty: execFileSync('git', ['status', '--porcelain', '--', 'src'], { cwd: root, encoding: 'utf8' }).trim() !== '',
   loadavgStart: loadavg().map((x) => x.toFixed(2)).join(' '),
   recordedAt: recording.recordedAt,
-  before: B ? `countersign-b: ${B.cli}${Object.keys(B.env).length ? ` with ${JSON.stringify(B.env)}` : ''}` : undefined,
+  before: B ? `countersign-b: node ${[...B.flags, B.cli].join(' ')}${Object.keys(B.env).length ? ` with ${JSON.stringify(B.env)}` : ''}` : undefined,
+  nodeFlags: NODE_FLAGS.join(' '),
   command: `cd bench && ${Object.entries({ DURATION, WARMUP, ROUNDS, CONNECTIONS: CONNECTIONS.join(','), COLD_RUNS, INSTALL_RUNS }).map(([k, v]) => `${k}=${v}`).join(' ')}${env.ONLY ? ` ONLY='${env.ONLY}'` : ''}${env.SYSTEMS ? ` SYSTEMS=${env.SYSTEMS}` : ''} npm run bench`,
   countersignLog: COUNTERSIGN_LOG === 'file' ? 'info, to a file' : 'info, to /dev/null',
   verdaccioLog: 'http (one line per request), JSON, to a file',
@@ -244,11 +253,11 @@ try {
     const peaks = [];
     const coldCountersign = async (i, b, fresh, running) => {
       const label = b ? 'countersign-b' : 'countersign';
-      const first = await startCountersign(`${label}-cold-${i}a`, b ? B.cli : cli, b ? B.env : {});
+      const first = await startCountersign(`${label}-cold-${i}a`, b ? B.cli : cli, b ? B.env : {}, b ? B.flags : NODE_FLAGS);
       fresh.push((await timedGet(`${first.url}typescript`, { accept: 'application/json' })).ms);
       if (!b) peaks.push((await memoryOf(first.pid)).peakMB);
       await stop(first);
-      const second = await startCountersign(`${label}-cold-${i}b`, b ? B.cli : cli, b ? B.env : {});
+      const second = await startCountersign(`${label}-cold-${i}b`, b ? B.cli : cli, b ? B.env : {}, b ? B.flags : NODE_FLAGS);
       await warmUpOthers(second.url);
       running.push((await timedGet(`${second.url}typescript`, { accept: 'application/json' })).ms);
       if (!b) peaks.push((await memoryOf(second.pid)).peakMB);
@@ -274,7 +283,7 @@ try {
   const systems = {};
   if (has('limit')) systems.limit = limit;
   if (has('countersign')) systems.countersign = await startCountersign('countersign');
-  if (B) systems['countersign-b'] = await startCountersign('countersign-b', B.cli, B.env);
+  if (B) systems['countersign-b'] = await startCountersign('countersign-b', B.cli, B.env, B.flags);
   if (has('verdaccio')) systems.verdaccio = await startVerdaccio('verdaccio');
 
   const scenarios = [];

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { validate } from 'dockerfile-utils';
-import { copyFrom, dockerignoreIncludes, instructionsOf, imagePolicyProblems, parseDockerfile } from '../helpers/dockerfile.js';
+import { copyFrom, dockerignoreIncludes, execForm, instructionsOf, imagePolicyProblems, parseDockerfile } from '../helpers/dockerfile.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
@@ -35,6 +35,15 @@ describe('Dockerfile', () => {
 
   it('follows our image rules: stages, pinned base on one libc, numeric user, exec CMD, paths', () => {
     assert.deepEqual(imagePolicyProblems(parseDockerfile(dockerfile)), []);
+  });
+
+  it('starts node with the same flags as `npm start`', () => {
+    const cmd = instructionsOf(parseDockerfile(dockerfile).stages.at(-1)!, 'CMD')[0]!;
+    const args = execForm(cmd) ?? [];
+    const start = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: { start: string } }).scripts.start;
+    const npmArgs = start.slice(start.lastIndexOf('&& node ') + '&& '.length).split(' ');
+    assert.deepEqual(npmArgs, args);
+    assert.ok(args.includes('--heap-growing-percent=50'), 'the heap growth the bench measured (bench/README.md)');
   });
 
   it('runs a current Node.js LTS on Debian bookworm in every stage', () => {
