@@ -160,13 +160,6 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  readonly signatureVerifications = new Counter({
-    name: 'countersign_registry_signature_verifications_total',
-    help: 'Registry signature verifications by phase: early (guessed from the raw bytes of a big packument, before it is parsed) and used or unused, or after-parse.',
-    labelNames: ['phase'] as const,
-    registers: [this.registry],
-  });
-
   readonly tarballsBlocked = new Counter({
     name: 'countersign_tarballs_blocked_total',
     help: 'Tarball requests refused: integrity mismatch (possible tampering), hidden version, foreign origin.',

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { PackedBody } from '../cache/packed-body.js';
 import { SingleFlight } from '../cache/single-flight.js';
-import type { Config, UpstreamConfig } from '../config/types.js';
+import type { Config } from '../config/types.js';
 import { CountersignError, isCountersignError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import { decide } from '../policy/decide.js';
@@ -17,8 +17,7 @@ import type { PackageEvidence } from '../trust/evidence.js';
 import type { UpstreamClient } from '../upstream/client.js';
 import type { RegistryKeys } from '../upstream/keys.js';
 import { fetchPackument, packumentPath } from '../upstream/packument.js';
-import { registrySignatureTasks, registrySignatureVerdict, signatureResultKey, toP256Task, type SignatureTask } from '../verify/registry-signature.js';
-import { prescanSignatures } from '../verify/signature-prescan.js';
+import { registrySignatureTasks, registrySignatureVerdict, toP256Task, type SignatureTask } from '../verify/registry-signature.js';
 import type { SignaturePool } from '../verify/signature-pool.js';
 import type { RegistryKeySet } from '../verify/types.js';
 import type { TarballOrigins } from './tarball-origin.js';
@@ -26,11 +25,6 @@ import { Variant } from './variant.js';
 
 /** Served forms kept per package, one per public base URL. */
 const MAX_VIEWS_PER_PACKAGE = 4;
-
-/** Packuments smaller than this are parsed before anything is verified: the head start would be too small to pay. */
-const EARLY_VERIFY_MIN_BYTES = 256 * 1024;
-/** At most this many signatures are verified ahead of the parse, whatever the bytes hold. */
-const EARLY_VERIFY_MAX = 20_000;
 
 /** How long "this package does not exist upstream" is remembered. */
 const NOT_FOUND_TTL_MS = 30_000;
@@ -147,24 +141,11 @@ export interface ViewResult {
   readonly staleBecause: CountersignError | undefined;
 }
 
-/**
- * Signatures sent to the workers straight from the bytes of a new body, before it is parsed (see
- * signature-prescan.ts). Results are keyed by the exact (keyid, message, sig) and only count for
- * the key set they were verified with.
- */
-interface EarlySignatures {
-  readonly keys: RegistryKeySet;
-  /** Result keys (`signatureResultKey`) being verified. */
-  readonly covered: ReadonlySet<string>;
-  readonly results: Promise<ReadonlyMap<string, boolean>>;
-}
-
 /** The cache entry after a fetch, the packument parsed from a new body, or why the entry is stale. */
 interface Refreshed {
   readonly entry: Entry | undefined;
   readonly parsed: ParsedPackument | undefined;
   readonly staleBecause: CountersignError | undefined;
-  readonly early?: EarlySignatures | undefined;
 }
 
 function entrySize(entry: Entry): number {
@@ -284,10 +265,9 @@ export class PackumentService {
     let entry = this.#cache.get(key);
     let parsed: ParsedPackument | undefined;
     let staleBecause: CountersignError | undefined;
-    let early: EarlySignatures | undefined;
     if (!entry || !this.#isFresh(entry, this.#now())) {
       // Keyed by package alone: requests under every public base URL (every Host) share one fetch.
-      ({ entry, parsed, staleBecause, early } = await this.#fetches.run(key, () => this.#refresh(name, upstream, key)));
+      ({ entry, parsed, staleBecause } = await this.#fetches.run(key, () => this.#refresh(name, upstream.name, key)));
     }
     if (!entry || entry.raw === undefined) {
       throw new CountersignError('ECS_NOT_FOUND', `${name} is not in upstream ${upstream.name}`);
@@ -299,7 +279,7 @@ export class PackumentService {
     if (cached && cached.key === viewKey && this.#now() < cached.validUntil) return { view: cached.view, staleBecause };
 
     const started = performance.now();
-    const computed = await this.#compute(name, rule, base, entry, parsed ?? parsePackument(parseJson(entry.raw.bytes(), name, upstream.name), name), keys, form, early);
+    const computed = await this.#compute(name, rule, base, entry, parsed ?? parsePackument(parseJson(entry.raw.bytes(), name, upstream.name), name), keys, form);
     this.#deps.metrics.rewriteDuration.observe((performance.now() - started) / 1000);
     // Views are per public base URL; without server.publicUrl the base comes from the Host header,
     // so a client sending many hosts must not multiply what a package holds in memory.
@@ -315,15 +295,13 @@ export class PackumentService {
   }
 
   /** Fetches (or revalidates) the upstream packument into the cache; one at a time per package. */
-  async #refresh(name: string, upstream: UpstreamConfig, key: string): Promise<Refreshed> {
+  async #refresh(name: string, upstreamName: string, key: string): Promise<Refreshed> {
     const { config, metrics } = this.#deps;
-    const upstreamName = upstream.name;
     const now = this.#now();
     let entry = this.#cache.get(key);
     if (entry && this.#isFresh(entry, now)) return { entry, parsed: undefined, staleBecause: undefined };
     try {
       let parsed: ParsedPackument | undefined;
-      let early: EarlySignatures | undefined;
       const fetched = await fetchPackument(this.#deps.client, upstreamName, name, {
         etag: entry?.raw !== undefined ? entry.etag : undefined,
         maxBytes: config.packuments.maxSizeBytes,
@@ -334,7 +312,6 @@ export class PackumentService {
       } else if (fetched.status === 'ok') {
         // Checked before it replaces anything: a body that is not a packument is an upstream
         // failure (stale copy if there is one), never a cached entry that fails on every request.
-        if (fetched.body.length >= EARLY_VERIFY_MIN_BYTES) early = this.#verifyEarly(name, fetched.body, await this.#deps.keys.keysFor(upstream));
         parsed = parsePackument(parseJson(fetched.body, name, upstreamName), name);
         entry = { upstream: upstreamName, raw: new PackedBody(fetched.body), etag: fetched.etag, fetchedAt: this.#now(), signatures: entry?.signatures ?? new Map(), views: new Map() };
         metrics.cacheRequests.inc({ cache: 'packument', result: 'miss' });
@@ -343,7 +320,7 @@ export class PackumentService {
         metrics.cacheRequests.inc({ cache: 'packument', result: 'miss' });
       }
       this.#cache.set(key, entry);
-      return { entry, parsed, staleBecause: undefined, early };
+      return { entry, parsed, staleBecause: undefined };
     } catch (err) {
       const usable = entry?.raw !== undefined && now - entry.fetchedAt < config.packuments.staleIfErrorMs;
       if (!usable || !isCountersignError(err) || !UPSTREAM_FAILURES.has(err.code)) throw err;
@@ -360,14 +337,13 @@ export class PackumentService {
     parsed: ParsedPackument,
     keys: RegistryKeySet | undefined,
     form: PackumentForm | undefined,
-    early: EarlySignatures | undefined,
   ): Promise<{ view: LazyView; validUntil: number }> {
     const { metrics, epochs, origins } = this.#deps;
     const tarballUrl = tarballUrlFor(name, base);
     // The signatures are posted to the worker threads first; this thread pre-serializes the
     // versions of the form the request wants meanwhile (phase 1 of the render does not depend on
     // decisions).
-    const verifying = this.#verifySignatures(parsed, keys, entry.signatures, early);
+    const verifying = this.#verifySignatures(parsed, keys, entry.signatures);
     let prepared;
     try {
       prepared = form === undefined ? undefined : prepareRender(parsed, tarballUrl, [form]);
@@ -380,7 +356,7 @@ export class PackumentService {
     const decisions = new Map<string, Decision>();
     const served = new Set<string>();
     let validUntil = Number.POSITIVE_INFINITY;
-    const isValid = (key: { keyid: string }, message: string, sig: string) => entry.signatures.get(signatureResultKey(key.keyid, message, sig)) === true;
+    const isValid = (key: { keyid: string }, message: string, sig: string) => entry.signatures.get(`${key.keyid}\0${message}\0${sig}`) === true;
     const trust = this.#deps.evidence?.(name);
     for (const [version, facts] of parsed.facts) {
       const origin = origins.resolve(facts.tarball, rule.upstream);
@@ -435,56 +411,22 @@ export class PackumentService {
     return { view, validUntil };
   }
 
-  /**
-   * Starts verifying the signatures guessed from the raw bytes on the workers, or undefined when
-   * there are too few to be worth it or no worker to run them.
-   */
-  #verifyEarly(name: string, body: Buffer, keys: RegistryKeySet | undefined): EarlySignatures | undefined {
-    if (keys === undefined || keys.keys.length === 0) return undefined;
-    const byKeyid = new Map(keys.keys.map((key) => [key.keyid, key.key]));
-    const candidates = prescanSignatures(body, name, new Set(byKeyid.keys()), EARLY_VERIFY_MAX);
-    if (!this.#deps.pool.offloads(candidates.length)) return undefined;
-    const covered = new Set(candidates.map((c) => signatureResultKey(c.keyid, c.message, c.sig)));
-    const results = this.#deps.pool.verifyMany(candidates.map((c) => ({ key: byKeyid.get(c.keyid)!, message: c.message, sig: c.sig }))).then((valid) => {
-      const map = new Map<string, boolean>();
-      candidates.forEach((c, i) => map.set(signatureResultKey(c.keyid, c.message, c.sig), valid[i] === true));
-      return map;
-    });
-    return { keys, covered, results };
-  }
-
-  async #verifySignatures(parsed: ParsedPackument, keys: RegistryKeySet | undefined, results: Map<string, boolean>, early: EarlySignatures | undefined): Promise<void> {
-    const fromEarly = early !== undefined && early.keys === keys ? early : undefined;
+  async #verifySignatures(parsed: ParsedPackument, keys: RegistryKeySet | undefined, results: Map<string, boolean>): Promise<void> {
     const todo: SignatureTask[] = [];
-    let earlyUsed = 0;
     for (const facts of parsed.facts.values()) {
       for (const task of registrySignatureTasks(facts, keys)) {
-        const id = signatureResultKey(task.key.keyid, task.message, task.sig);
-        if (results.has(id)) continue;
-        if (fromEarly?.covered.has(id) === true) earlyUsed++;
-        else todo.push(task);
+        if (!results.has(`${task.key.keyid}\0${task.message}\0${task.sig}`)) todo.push(task);
       }
     }
-    const counter = this.#deps.metrics.signatureVerifications;
-    if (todo.length > 0) counter.inc({ phase: 'after-parse' }, todo.length);
-    if (fromEarly !== undefined) {
-      if (earlyUsed > 0) counter.inc({ phase: 'early-used' }, earlyUsed);
-      if (fromEarly.covered.size > earlyUsed) counter.inc({ phase: 'early-unused' }, fromEarly.covered.size - earlyUsed);
-    }
-    if (todo.length === 0 && fromEarly === undefined) return;
+    if (todo.length === 0) return;
     const started = performance.now();
-    const [valid, earlyResults] = await Promise.all([
-      todo.length === 0 ? [] : this.#deps.pool.verifyMany(todo.map(toP256Task)),
-      fromEarly?.results,
-    ]);
+    const valid = await this.#deps.pool.verifyMany(todo.map(toP256Task));
     this.#deps.metrics.verificationDuration.observe({ check: 'registry-signature' }, (performance.now() - started) / 1000);
-    todo.forEach((task, i) => results.set(signatureResultKey(task.key.keyid, task.message, task.sig), valid[i] === true));
-    if (earlyResults !== undefined) for (const [id, ok] of earlyResults) if (!results.has(id)) results.set(id, ok);
-    // Results for versions that left the packument (and early guesses nothing asked about) are
-    // dropped, so the map stays bounded by the packument.
+    todo.forEach((task, i) => results.set(`${task.key.keyid}\0${task.message}\0${task.sig}`, valid[i] === true));
+    // Results for versions that left the packument are dropped, so the map stays bounded by it.
     if (results.size > todo.length * 2 + parsed.facts.size * 2) {
-      const live = new Set<string>();
-      for (const facts of parsed.facts.values()) for (const t of registrySignatureTasks(facts, keys)) live.add(signatureResultKey(t.key.keyid, t.message, t.sig));
+      const live = new Set(todo.map((t) => `${t.key.keyid}\0${t.message}\0${t.sig}`));
+      for (const facts of parsed.facts.values()) for (const t of registrySignatureTasks(facts, keys)) live.add(`${t.key.keyid}\0${t.message}\0${t.sig}`);
       for (const k of results.keys()) if (!live.has(k)) results.delete(k);
     }
   }

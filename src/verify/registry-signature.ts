@@ -118,11 +118,6 @@ export function verifyRegistrySignature(facts: VersionFacts, keys: RegistryKeySe
   return registrySignatureVerdict(facts, keys, verifyEcdsaP256);
 }
 
-/** The key a verification result is cached under: the message is part of it, like the keyid and the signature. */
-export function signatureResultKey(keyid: string, message: string, sig: string): string {
-  return `${keyid}\0${message}\0${sig}`;
-}
-
 /** A task in the form `SignaturePool.verifyMany` takes. */
 export function toP256Task(task: SignatureTask): P256Task {
   return { key: task.key.key, message: task.message, sig: task.sig };

@@ -179,11 +179,6 @@ export class SignaturePool {
     return [...results.flat(), ...own];
   }
 
-  /** True when a batch of `count` tasks would run on worker threads rather than on the caller. */
-  offloads(count: number): boolean {
-    return count >= this.#inlineBelow && this.#runningWorkers().length > 0;
-  }
-
   /** Starts the workers now instead of on the first large batch, so that batch does not pay their start-up (~40 ms). */
   start(): void {
     this.#runningWorkers();
