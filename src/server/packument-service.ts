@@ -19,8 +19,9 @@ import type { RegistryKeys } from '../upstream/keys.js';
 import { fetchPackument, packumentPath } from '../upstream/packument.js';
 import { registrySignatureTasks, registrySignatureVerdict, toP256Task, type SignatureTask } from '../verify/registry-signature.js';
 import type { SignaturePool } from '../verify/signature-pool.js';
-import type { RegistryKeySet } from '../verify/types.js';
+import type { RegistryKeySet, SignatureVerdict } from '../verify/types.js';
 import type { TarballOrigins } from './tarball-origin.js';
+import { DecisionTable, decisionInputs, type DecisionInputs } from './decision-table.js';
 import { Variant } from './variant.js';
 
 /** Served forms kept per package, one per public base URL. */
@@ -42,7 +43,7 @@ export interface PackumentView {
   readonly name: string;
   readonly rule: VerifyRule;
   readonly facts: ReadonlyMap<string, VersionFacts>;
-  readonly decisions: ReadonlyMap<string, Decision>;
+  readonly decisions: DecisionTable;
   readonly malformed: readonly MalformedVersion[];
   readonly distTags: ReadonlyMap<string, string>;
   readonly full: Variant;
@@ -73,7 +74,7 @@ class LazyView implements PackumentView {
   readonly name: string;
   readonly rule: VerifyRule;
   readonly facts: ReadonlyMap<string, VersionFacts>;
-  readonly decisions: ReadonlyMap<string, Decision>;
+  readonly decisions: DecisionTable;
   readonly malformed: readonly MalformedVersion[];
   readonly distTags: ReadonlyMap<string, string>;
   readonly servedCount: number;
@@ -353,23 +354,29 @@ export class PackumentService {
 
     const policyStarted = performance.now();
     const now = this.#now();
-    const decisions = new Map<string, Decision>();
+    const inputs = new Map<string, DecisionInputs>();
     const served = new Set<string>();
     let validUntil = Number.POSITIVE_INFINITY;
     const isValid = (key: { keyid: string }, message: string, sig: string) => entry.signatures.get(`${key.keyid}\0${message}\0${sig}`) === true;
     const trust = this.#deps.evidence?.(name);
-    for (const [version, facts] of parsed.facts) {
+    // Pure given the facts and what is kept in DecisionInputs: DecisionTable calls it again later.
+    const decideVersion = (facts: VersionFacts, signature: SignatureVerdict, tampered: boolean): Decision => {
       const origin = origins.resolve(facts.tarball, rule.upstream);
-      const decision = decide(rule, {
+      return decide(rule, {
         facts,
-        signature: registrySignatureVerdict(facts, keys, isValid),
+        signature,
         tarballOriginAllowed: 'upstream' in origin,
         ...('refused' in origin ? { tarballOriginDetail: origin.refused } : {}),
-        tampered: epochs.isTampered(facts),
+        tampered,
         now,
         ...(trust ? { trust } : {}),
       });
-      decisions.set(version, decision);
+    };
+    for (const [version, facts] of parsed.facts) {
+      const signature = registrySignatureVerdict(facts, keys, isValid);
+      const tampered = epochs.isTampered(facts);
+      const decision = decideVersion(facts, signature, tampered);
+      inputs.set(version, decisionInputs(decision, signature, tampered));
       if (decision.allowed) served.add(version);
       if (decision.revisitAt !== undefined) validUntil = Math.min(validUntil, decision.revisitAt);
       for (const reason of decision.reasons) if (!decision.allowed) metrics.versionsHidden.inc({ reason });
@@ -394,7 +401,9 @@ export class PackumentService {
     };
     const entryKey = this.#entryKey(entry.upstream, name);
     const upstreamLatest = parsed.distTags.get('latest');
-    const latestHeldBack = upstreamLatest !== undefined && decisions.has(upstreamLatest) && !served.has(upstreamLatest) ? upstreamLatest : undefined;
+    const latestHeldBack = upstreamLatest !== undefined && inputs.has(upstreamLatest) && !served.has(upstreamLatest) ? upstreamLatest : undefined;
+    const facts = parsed.facts;
+    const decisions = new DecisionTable(inputs, (version, kept) => decideVersion(facts.get(version)!, kept.signature, kept.tampered));
     const view = new LazyView(
       { name, rule, facts: parsed.facts, decisions, malformed: parsed.malformed, distTags: repointDistTags(parsed.distTags, kept).tags, servedCount: served.size, latestHeldBack },
       (later) => {

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
-import type { Decision } from '../policy/decision.js';
+import type { DecisionSummary } from './decision-table.js';
 import type { VersionFacts } from '../registry/types.js';
 import { DemandBuffer } from '../trust/demand.js';
 import type { PackageEvidence } from '../trust/evidence.js';
@@ -55,7 +55,7 @@ export class TrustRuntime {
   }
 
   /** A client asked for a hidden version: count it for the audit queue. */
-  onHiddenRequested(name: string, version: string, decision: Decision, req: IncomingMessage, facts: VersionFacts | undefined): void {
+  onHiddenRequested(name: string, version: string, decision: DecisionSummary, req: IncomingMessage, facts: VersionFacts | undefined): void {
     if (!this.store.isOpen) return;
     const client = clientHash(this.store.clientSalt, req, this.#options.config.server.trustProxy);
     this.#demand.record(name, version, facts?.sha512, decision.reasons, client, this.#options.now());

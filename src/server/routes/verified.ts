@@ -4,7 +4,8 @@ import type { Config } from '../../config/types.js';
 import { CountersignError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { Metrics } from '../../metrics.js';
-import type { Decision, HideReason } from '../../policy/decision.js';
+import type { HideReason } from '../../policy/decision.js';
+import type { DecisionSummary } from '../decision-table.js';
 import type { VerifyRule } from '../../policy/types.js';
 import { isValidVersion, versionFromTarballFile } from '../../registry/name.js';
 import type { PackumentForm } from '../../registry/render.js';
@@ -22,7 +23,7 @@ export interface VerifiedDeps {
   readonly tarballs: TarballService;
   readonly metrics: Metrics;
   /** Records that a client wanted a hidden version (the audit queue); optional. */
-  readonly onHiddenRequested?: (name: string, version: string, decision: Decision, req: IncomingMessage, facts: VersionFacts | undefined) => void;
+  readonly onHiddenRequested?: (name: string, version: string, decision: DecisionSummary, req: IncomingMessage, facts: VersionFacts | undefined) => void;
 }
 
 /** "3 × signature-invalid, 1 × release-age", most frequent first. */
@@ -48,8 +49,8 @@ function assertServable(deps: VerifiedDeps, req: IncomingMessage, view: Packumen
   const total = view.decisions.size + view.malformed.length;
   if (total === 0) throw new CountersignError('ECS_NOT_FOUND', `${view.name} has no versions upstream (unpublished?)`);
   const wanted = wantedVersion(view);
-  if (wanted !== undefined) deps.onHiddenRequested?.(view.name, wanted, view.decisions.get(wanted)!, req, view.facts.get(wanted));
-  const reasons = reasonCounts([...[...view.decisions.values()].map((d) => d.reasons), ...view.malformed.map((): HideReason[] => ['malformed'])]);
+  if (wanted !== undefined) deps.onHiddenRequested?.(view.name, wanted, view.decisions.summary(wanted)!, req, view.facts.get(wanted));
+  const reasons = reasonCounts([...[...view.decisions.summaries()].map((d) => d.reasons), ...view.malformed.map((): HideReason[] => ['malformed'])]);
   throw new CountersignError(
     'ECS_ALL_VERSIONS_HIDDEN',
     `all ${total} versions of ${view.name} are hidden by policy rule ${view.rule.index} (${reasons}); ` +
@@ -58,7 +59,8 @@ function assertServable(deps: VerifiedDeps, req: IncomingMessage, view: Packumen
   );
 }
 
-function hiddenError(view: PackumentView, version: string, decision: Decision): CountersignError {
+function hiddenError(view: PackumentView, version: string): CountersignError {
+  const decision = view.decisions.decision(version)!;
   return new CountersignError('ECS_VERSION_HIDDEN', `${decision.summary}; see /-/countersign/v1/status/${view.name}/${version}`, {
     details: { name: view.name, version, reasons: decision.reasons },
   });
@@ -82,7 +84,7 @@ function sendPackument(deps: VerifiedDeps, req: IncomingMessage, res: ServerResp
   // `npm install <name>@<hidden>` only ever asks for the packument, so the exact version a client
   // wanted is unknowable; the upstream's held-back `latest` is the one a plain install would take.
   const held = result.view.latestHeldBack;
-  if (held !== undefined) deps.onHiddenRequested?.(result.view.name, held, result.view.decisions.get(held)!, req, result.view.facts.get(held));
+  if (held !== undefined) deps.onHiddenRequested?.(result.view.name, held, result.view.decisions.summary(held)!, req, result.view.facts.get(held));
   const variant = wantsAbbreviated(req) ? result.view.abbreviated : result.view.full;
   return sendVariant(req, res, variant, {
     maxAgeSeconds: Math.floor(deps.config.packuments.clientMaxAgeMs / 1000),
@@ -99,11 +101,11 @@ export async function serveManifest(deps: VerifiedDeps, req: IncomingMessage, re
     if (/^[A-Za-z0-9._~-]{1,128}$/.test(spec)) throw new CountersignError('ECS_NOT_FOUND', `${name} has no served version or dist-tag "${spec}"`);
     throw new CountersignError('ECS_BAD_VERSION', `"${spec.slice(0, 64)}" is neither a version nor a dist-tag`);
   }
-  const decision = view.decisions.get(version);
+  const decision = view.decisions.summary(version);
   if (!decision) throw new CountersignError('ECS_NOT_FOUND', `${name}@${version} does not exist upstream`);
   if (!decision.allowed) {
     deps.onHiddenRequested?.(name, version, decision, req, view.facts.get(version));
-    throw hiddenError(view, version, decision);
+    throw hiddenError(view, version);
   }
   const body = deps.packuments.manifestJson(view, version);
   if (body === undefined) throw new CountersignError('ECS_NOT_FOUND', `${name}@${version} does not exist upstream`);
@@ -113,7 +115,7 @@ export async function serveManifest(deps: VerifiedDeps, req: IncomingMessage, re
 export async function serveTarball(deps: VerifiedDeps, req: IncomingMessage, res: ServerResponse, name: string, file: string, rule: VerifyRule, log: Logger): Promise<void> {
   const version = versionFromTarballFile(name, file);
   const { view } = await loadView(deps, req, res, name, rule);
-  const decision = view.decisions.get(version);
+  const decision = view.decisions.summary(version);
   const facts = view.facts.get(version);
   if (!decision || !facts) {
     const malformed = view.malformed.find((m) => m.version === version);
@@ -123,9 +125,9 @@ export async function serveTarball(deps: VerifiedDeps, req: IncomingMessage, res
   if (!decision.allowed) {
     deps.metrics.tarballsBlocked.inc({ reason: decision.reasons[0] ?? 'policy' });
     deps.onHiddenRequested?.(name, version, decision, req, facts);
-    throw hiddenError(view, version, decision);
+    throw hiddenError(view, version);
   }
-  if (decision.warned) log.warn({ name, version, reasons: decision.reasons }, `serving a version that fails the policy (onViolation: warn): ${decision.summary}`);
+  if (decision.warned) log.warn({ name, version, reasons: decision.reasons }, `serving a version that fails the policy (onViolation: warn): ${view.decisions.decision(version)!.summary}`);
   const expected = expectedDigest(facts, rule.require.base.integrity);
   if (!expected) {
     throw new CountersignError('ECS_VERSION_HIDDEN', `${name}@${version} has no usable integrity to verify its tarball against`);

@@ -24,7 +24,7 @@ async function recheck(deps: ApiDeps, req: Request, row: QueueRow): Promise<{ ke
   if (!rule || rule.mode !== 'verify') return { keep: false, reasons: [], stale: false };
   try {
     const { view } = await deps.packuments.view(row.name, rule, publicBase(req, deps.config));
-    const decision = view.decisions.get(row.version);
+    const decision = view.decisions.summary(row.version);
     if (!decision) return { keep: view.malformed.some((m) => m.version === row.version), reasons: ['malformed'], stale: false };
     return { keep: !decision.allowed, reasons: decision.reasons, stale: false };
   } catch (err) {

@@ -25,7 +25,7 @@ async function lookUp(deps: ApiDeps, req: Request, name: string, version: string
   if (!rule) throw new CountersignError('ECS_NO_RULE', `no policy rule matches ${name}; add a catch-all rule (match: ["**"]) to ${deps.config.source}`);
   if (rule.mode === 'fast') return { fast: true };
   const { view } = await deps.packuments.view(name, rule, publicBase(req, deps.config));
-  return { rule, view, facts: view.facts.get(version), decision: view.decisions.get(version), malformed: view.malformed.find((m) => m.version === version)?.reason };
+  return { rule, view, facts: view.facts.get(version), decision: view.decisions.decision(version), malformed: view.malformed.find((m) => m.version === version)?.reason };
 }
 
 /**
