@@ -11,6 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { npmInstall, primeNpmCache } from './lib/install.mjs';
 import { CORGI_ACCEPT, load } from './lib/load.mjs';
+import { imageNodeFlags, flagsFromEnv } from './lib/probe.mjs';
 import { freePort, memoryOf, startNode, waitForHttp } from './lib/processes.mjs';
 import { recordingPaths } from './lib/recording.mjs';
 import { printReport } from './lib/report.mjs';
@@ -39,9 +40,8 @@ const cli = env.COUNTERSIGN_CLI ?? join(root, 'dist', 'src', 'cli', 'main.js'); 
 // of an optimization); COUNTERSIGN_B_ENV: JSON of environment variables for it.
 // countersign runs with the node flags of the image's CMD (and of `npm start`);
 // COUNTERSIGN_NODE_FLAGS / COUNTERSIGN_B_NODE_FLAGS override them (space-separated, '' for none).
-const imageCmd = JSON.parse(/^CMD (\[.*\])$/m.exec(await readFile(join(root, 'Dockerfile'), 'utf8'))[1]);
-const imageFlags = imageCmd.slice(1, imageCmd.indexOf('dist/src/cli/main.js'));
-const flagsFrom = (value) => (value === undefined ? imageFlags : value.split(' ').filter(Boolean));
+const imageFlags = await imageNodeFlags();
+const flagsFrom = (value) => flagsFromEnv(value) ?? imageFlags;
 const NODE_FLAGS = flagsFrom(env.COUNTERSIGN_NODE_FLAGS);
 const B = env.COUNTERSIGN_CLI_B || env.COUNTERSIGN_B_ENV || env.COUNTERSIGN_B_NODE_FLAGS !== undefined
   ? { cli: env.COUNTERSIGN_CLI_B ?? cli, env: JSON.parse(env.COUNTERSIGN_B_ENV ?? '{}'), flags: flagsFrom(env.COUNTERSIGN_B_NODE_FLAGS) }

@@ -1,5 +1,6 @@
-// Shared set-up of the one-question probes (cold-probe.mjs, mem-probe.mjs): the fake upstream
-// serving the recording, and fresh countersign processes configured as in run.mjs.
+// The node flags countersign runs with (the image's, for run.mjs too), and the shared set-up of
+// the one-question probes (cold-probe.mjs, mem-probe.mjs): the fake upstream serving the
+// recording, and fresh countersign processes configured as in run.mjs.
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
