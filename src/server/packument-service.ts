@@ -65,33 +65,24 @@ interface RenderedForm {
   readonly manifestRanges: ReadonlyMap<string, readonly [number, number]>;
 }
 
+/** Everything of a PackumentView but its rendered forms. */
+type ViewFields = Omit<PackumentView, 'full' | 'abbreviated' | 'manifestRanges'>;
+
+// The fields are PackumentView's own, declared once there and copied in by the constructor.
+interface LazyView extends ViewFields {}
+
 /**
  * A PackumentView whose two served forms are rendered when first asked for: the form the cold
  * request wants right away, the other one (from the cached upstream body) only if a client ever
  * wants it. npm only asks for the abbreviated form, so most full forms are never held in memory.
  */
 class LazyView implements PackumentView {
-  readonly name: string;
-  readonly rule: VerifyRule;
-  readonly facts: ReadonlyMap<string, VersionFacts>;
-  readonly decisions: DecisionTable;
-  readonly malformed: readonly MalformedVersion[];
-  readonly distTags: ReadonlyMap<string, string>;
-  readonly servedCount: number;
-  readonly latestHeldBack: string | undefined;
   #full: RenderedForm | undefined;
   #abbreviated: RenderedForm | undefined;
   readonly #render: (form: PackumentForm) => RenderedForm;
 
-  constructor(fields: Omit<PackumentView, 'full' | 'abbreviated' | 'manifestRanges'>, render: (form: PackumentForm) => RenderedForm) {
-    this.name = fields.name;
-    this.rule = fields.rule;
-    this.facts = fields.facts;
-    this.decisions = fields.decisions;
-    this.malformed = fields.malformed;
-    this.distTags = fields.distTags;
-    this.servedCount = fields.servedCount;
-    this.latestHeldBack = fields.latestHeldBack;
+  constructor(fields: ViewFields, render: (form: PackumentForm) => RenderedForm) {
+    Object.assign(this, fields);
     this.#render = render;
   }
 
