@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { PackedBody } from '../cache/packed-body.js';
 import { SingleFlight } from '../cache/single-flight.js';
-import type { Config } from '../config/types.js';
+import type { Config, UpstreamConfig } from '../config/types.js';
 import { CountersignError, isCountersignError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import { decide } from '../policy/decide.js';
@@ -18,7 +18,8 @@ import type { UpstreamClient } from '../upstream/client.js';
 import type { RegistryKeys } from '../upstream/keys.js';
 import { fetchPackument, packumentPath } from '../upstream/packument.js';
 import { registrySignatureTasks, registrySignatureVerdict, toP256Task, type SignatureTask } from '../verify/registry-signature.js';
-import type { SignaturePool } from '../verify/signature-pool.js';
+import { sharedCopy, type ScannedResult, type SignaturePool } from '../verify/signature-pool.js';
+import { SignatureResults } from '../verify/signature-results.js';
 import type { RegistryKeySet, SignatureVerdict } from '../verify/types.js';
 import type { TarballOrigins } from './tarball-origin.js';
 import { DecisionTable, decisionInputs, type DecisionInputs } from './decision-table.js';
@@ -26,6 +27,12 @@ import { Variant } from './variant.js';
 
 /** Served forms kept per package, one per public base URL. */
 const MAX_VIEWS_PER_PACKAGE = 4;
+
+/**
+ * From this size on, the workers look for the signatures in the raw body while this thread parses
+ * it (the typescript packument is 10 MB; 256 KB is ~100 versions of a typical package).
+ */
+const SCAN_MIN_BYTES = 256 * 1024;
 
 /** How long "this package does not exist upstream" is remembered. */
 const NOT_FOUND_TTL_MS = 30_000;
@@ -122,8 +129,8 @@ interface Entry {
   readonly raw: PackedBody | undefined;
   readonly etag: string | undefined;
   fetchedAt: number;
-  /** Signature results by `${keyid}\0${message}\0${sig}`; carried over when the packument changes. */
-  readonly signatures: Map<string, boolean>;
+  /** Signature results; carried over when the packument changes. */
+  readonly signatures: SignatureResults;
   readonly views: Map<string, CachedView>;
 }
 
@@ -137,6 +144,8 @@ export interface ViewResult {
 interface Refreshed {
   readonly entry: Entry | undefined;
   readonly parsed: ParsedPackument | undefined;
+  /** Signatures the workers found in a new body and verified while it was parsed. */
+  readonly scanned?: Promise<ScannedResult[]> | undefined;
   readonly staleBecause: CountersignError | undefined;
 }
 
@@ -256,10 +265,11 @@ export class PackumentService {
     const key = this.#entryKey(upstream.name, name);
     let entry = this.#cache.get(key);
     let parsed: ParsedPackument | undefined;
+    let scanned: Promise<ScannedResult[]> | undefined;
     let staleBecause: CountersignError | undefined;
     if (!entry || !this.#isFresh(entry, this.#now())) {
       // Keyed by package alone: requests under every public base URL (every Host) share one fetch.
-      ({ entry, parsed, staleBecause } = await this.#fetches.run(key, () => this.#refresh(name, upstream.name, key)));
+      ({ entry, parsed, scanned, staleBecause } = await this.#fetches.run(key, () => this.#refresh(name, upstream, key)));
     }
     if (!entry || entry.raw === undefined) {
       throw new CountersignError('ECS_NOT_FOUND', `${name} is not in upstream ${upstream.name}`);
@@ -271,7 +281,7 @@ export class PackumentService {
     if (cached && cached.key === viewKey && this.#now() < cached.validUntil) return { view: cached.view, staleBecause };
 
     const started = performance.now();
-    const computed = await this.#compute(name, rule, base, entry, parsed ?? parsePackument(parseJson(entry.raw.bytes(), name, upstream.name), name), keys, form);
+    const computed = await this.#compute(name, rule, base, entry, parsed ?? parsePackument(parseJson(entry.raw.bytes(), name, upstream.name), name), keys, form, scanned);
     this.#deps.metrics.rewriteDuration.observe((performance.now() - started) / 1000);
     // Views are per public base URL; without server.publicUrl the base comes from the Host header,
     // so a client sending many hosts must not multiply what a package holds in memory.
@@ -287,13 +297,17 @@ export class PackumentService {
   }
 
   /** Fetches (or revalidates) the upstream packument into the cache; one at a time per package. */
-  async #refresh(name: string, upstreamName: string, key: string): Promise<Refreshed> {
+  async #refresh(name: string, upstream: UpstreamConfig, key: string): Promise<Refreshed> {
     const { config, metrics } = this.#deps;
+    const upstreamName = upstream.name;
     const now = this.#now();
     let entry = this.#cache.get(key);
     if (entry && this.#isFresh(entry, now)) return { entry, parsed: undefined, staleBecause: undefined };
     try {
       let parsed: ParsedPackument | undefined;
+      let scanned: Promise<ScannedResult[]> | undefined;
+      // Wanted as soon as the body is in, for the scan; usually long cached by then.
+      const keysLoading = this.#deps.keys.keysFor(upstream).catch(() => undefined);
       const fetched = await fetchPackument(this.#deps.client, upstreamName, name, {
         etag: entry?.raw !== undefined ? entry.etag : undefined,
         maxBytes: config.packuments.maxSizeBytes,
@@ -304,15 +318,20 @@ export class PackumentService {
       } else if (fetched.status === 'ok') {
         // Checked before it replaces anything: a body that is not a packument is an upstream
         // failure (stale copy if there is one), never a cached entry that fails on every request.
-        parsed = parsePackument(parseJson(fetched.body, name, upstreamName), name);
-        entry = { upstream: upstreamName, raw: new PackedBody(fetched.body), etag: fetched.etag, fetchedAt: this.#now(), signatures: entry?.signatures ?? new Map(), views: new Map() };
+        let body = fetched.body;
+        if (body.length >= SCAN_MIN_BYTES) {
+          body = sharedCopy(body);
+          scanned = this.#scan(name, body, await keysLoading);
+        }
+        parsed = parsePackument(parseJson(body, name, upstreamName), name);
+        entry = { upstream: upstreamName, raw: new PackedBody(body), etag: fetched.etag, fetchedAt: this.#now(), signatures: entry?.signatures ?? new SignatureResults(), views: new Map() };
         metrics.cacheRequests.inc({ cache: 'packument', result: 'miss' });
       } else {
-        entry = { upstream: upstreamName, raw: undefined, etag: undefined, fetchedAt: this.#now(), signatures: new Map(), views: new Map() };
+        entry = { upstream: upstreamName, raw: undefined, etag: undefined, fetchedAt: this.#now(), signatures: new SignatureResults(), views: new Map() };
         metrics.cacheRequests.inc({ cache: 'packument', result: 'miss' });
       }
       this.#cache.set(key, entry);
-      return { entry, parsed, staleBecause: undefined };
+      return { entry, parsed, scanned, staleBecause: undefined };
     } catch (err) {
       const usable = entry?.raw !== undefined && now - entry.fetchedAt < config.packuments.staleIfErrorMs;
       if (!usable || !isCountersignError(err) || !UPSTREAM_FAILURES.has(err.code)) throw err;
@@ -329,13 +348,14 @@ export class PackumentService {
     parsed: ParsedPackument,
     keys: RegistryKeySet | undefined,
     form: PackumentForm | undefined,
+    scanned: Promise<ScannedResult[]> | undefined,
   ): Promise<{ view: LazyView; validUntil: number }> {
     const { metrics, epochs, origins } = this.#deps;
     const tarballUrl = tarballUrlFor(name, base);
     // The signatures are posted to the worker threads first; this thread pre-serializes the
     // versions of the form the request wants meanwhile (phase 1 of the render does not depend on
     // decisions).
-    const verifying = this.#verifySignatures(parsed, keys, entry.signatures);
+    const verifying = this.#verifySignatures(parsed, keys, entry.signatures, scanned);
     let prepared;
     try {
       prepared = form === undefined ? undefined : prepareRender(parsed, tarballUrl, [form]);
@@ -348,7 +368,7 @@ export class PackumentService {
     const inputs = new Map<string, DecisionInputs>();
     const served = new Set<string>();
     let validUntil = Number.POSITIVE_INFINITY;
-    const isValid = (key: { keyid: string }, message: string, sig: string) => entry.signatures.get(`${key.keyid}\0${message}\0${sig}`) === true;
+    const isValid = (key: { key: string }, message: string, sig: string) => entry.signatures.get(key.key, message, sig) === true;
     const trust = this.#deps.evidence?.(name);
     // Pure given the facts and what is kept in DecisionInputs: DecisionTable calls it again later.
     const decideVersion = (facts: VersionFacts, signature: SignatureVerdict, tampered: boolean): Decision => {
@@ -411,24 +431,42 @@ export class PackumentService {
     return { view, validUntil };
   }
 
-  async #verifySignatures(parsed: ParsedPackument, keys: RegistryKeySet | undefined, results: Map<string, boolean>): Promise<void> {
+  /** Signatures found in `body` by the workers and verified there; never rejects (a failed scan finds nothing). */
+  #scan(name: string, body: Buffer, keys: RegistryKeySet | undefined): Promise<ScannedResult[]> | undefined {
+    if (keys === undefined || keys.keys.length === 0) return undefined;
+    const started = performance.now();
+    return this.#deps.pool.scan(body, name, keys.keys).then(
+      (found) => {
+        this.#deps.metrics.verificationDuration.observe({ check: 'registry-signature' }, (performance.now() - started) / 1000);
+        return found;
+      },
+      () => [],
+    );
+  }
+
+  async #verifySignatures(
+    parsed: ParsedPackument,
+    keys: RegistryKeySet | undefined,
+    results: SignatureResults,
+    scanned: Promise<ScannedResult[]> | undefined,
+  ): Promise<void> {
+    if (scanned !== undefined) for (const r of await scanned) results.set(r.key, r.message, r.sig, r.valid);
+    const all: SignatureTask[] = [];
     const todo: SignatureTask[] = [];
     for (const facts of parsed.facts.values()) {
       for (const task of registrySignatureTasks(facts, keys)) {
-        if (!results.has(`${task.key.keyid}\0${task.message}\0${task.sig}`)) todo.push(task);
+        all.push(task);
+        if (!results.has(task.key.key, task.message, task.sig)) todo.push(task);
       }
     }
-    if (todo.length === 0) return;
-    const started = performance.now();
-    const valid = await this.#deps.pool.verifyMany(todo.map(toP256Task));
-    this.#deps.metrics.verificationDuration.observe({ check: 'registry-signature' }, (performance.now() - started) / 1000);
-    todo.forEach((task, i) => results.set(`${task.key.keyid}\0${task.message}\0${task.sig}`, valid[i] === true));
-    // Results for versions that left the packument are dropped, so the map stays bounded by it.
-    if (results.size > todo.length * 2 + parsed.facts.size * 2) {
-      const live = new Set(todo.map((t) => `${t.key.keyid}\0${t.message}\0${t.sig}`));
-      for (const facts of parsed.facts.values()) for (const t of registrySignatureTasks(facts, keys)) live.add(`${t.key.keyid}\0${t.message}\0${t.sig}`);
-      for (const k of results.keys()) if (!live.has(k)) results.delete(k);
+    if (todo.length > 0) {
+      const started = performance.now();
+      const valid = await this.#deps.pool.verifyMany(todo.map(toP256Task));
+      this.#deps.metrics.verificationDuration.observe({ check: 'registry-signature' }, (performance.now() - started) / 1000);
+      todo.forEach((task, i) => results.set(task.key.key, task.message, task.sig, valid[i] === true));
     }
+    // Results for versions that left the packument are dropped, so what is kept stays bounded by it.
+    if (results.size > all.length * 2 + 64) results.retainOnly(all.map((t) => ({ key: t.key.key, message: t.message, sig: t.sig })));
   }
 }
 

@@ -1,7 +1,8 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { verifyP256 } from './ecdsa-p256.js';
-import type { WorkerRequest, WorkerResponse } from './signature-worker.js';
+import type { ScannedSignature } from './signature-scan.js';
+import type { ScanJob, WorkerRequest, WorkerResponse } from './signature-worker.js';
 import type { P256Task } from './types.js';
 
 /**
@@ -43,16 +44,53 @@ export function verifyInline(tasks: readonly P256Task[]): boolean[] {
   return tasks.map((task) => verifyP256(task.key, task.message, task.sig));
 }
 
-function isResponse(value: unknown, expected: number): value is WorkerResponse {
+/** A registry key as a scan takes it. */
+export interface ScanKey {
+  readonly keyid: string;
+  /** Base64 DER SPKI. */
+  readonly key: string;
+}
+
+/** A signature found by `SignaturePool.scan`, with the key it names and whether it verified. */
+export interface ScannedResult {
+  readonly key: string;
+  readonly message: string;
+  readonly sig: string;
+  readonly valid: boolean;
+}
+
+function isBooleans(value: unknown, expected: number | undefined): value is boolean[] {
+  return Array.isArray(value) && (expected === undefined || value.length === expected) && value.every((r) => typeof r === 'boolean');
+}
+
+function isFound(value: unknown, length: number, keyCount: number): value is ScannedSignature[] {
+  if (!Array.isArray(value) || value.length !== length) return false;
+  return value.every((f: Partial<ScannedSignature> | null) => {
+    if (typeof f !== 'object' || f === null) return false;
+    const { keyIndex, message, sig } = f;
+    return Number.isInteger(keyIndex) && keyIndex! >= 0 && keyIndex! < keyCount && typeof message === 'string' && typeof sig === 'string';
+  });
+}
+
+/** Checks a worker's answer to the request it was sent: the worker is trusted code, but a bug there must not become a verdict. */
+function isResponse(value: unknown, request: WorkerRequest): value is WorkerResponse {
   if (typeof value !== 'object' || value === null) return false;
-  const { id, results } = value as Partial<WorkerResponse>;
-  return typeof id === 'number' && Array.isArray(results) && results.length === expected && results.every((r) => typeof r === 'boolean');
+  const { results, found } = value as Partial<WorkerResponse>;
+  if ('tasks' in request) return isBooleans(results, request.tasks.length) && found === undefined;
+  return isBooleans(results, undefined) && isFound(found, results.length, request.scan.keys.length);
 }
 
 interface Pending {
-  readonly size: number;
-  readonly resolve: (results: boolean[]) => void;
+  readonly request: WorkerRequest;
+  readonly resolve: (response: WorkerResponse) => void;
   readonly reject: (err: Error) => void;
+}
+
+/** A copy of `bytes` in memory the worker threads can read in place (no copy per worker). */
+export function sharedCopy(bytes: Uint8Array): Buffer {
+  const shared = Buffer.from(new SharedArrayBuffer(bytes.length));
+  shared.set(bytes);
+  return shared;
 }
 
 interface WorkerEvents {
@@ -85,13 +123,19 @@ class PoolWorker {
   }
 
   run(tasks: readonly P256Task[]): Promise<boolean[]> {
+    // Only the three strings cross the thread boundary, whatever else the caller's objects hold.
+    return this.#send({ id: this.#nextId++, tasks: tasks.map(({ key, message, sig }) => ({ key, message, sig })) }).then((r) => [...r.results]);
+  }
+
+  scan(job: ScanJob): Promise<WorkerResponse> {
+    return this.#send({ id: this.#nextId++, scan: job });
+  }
+
+  #send(request: WorkerRequest): Promise<WorkerResponse> {
     if (!this.#alive) return Promise.reject(new Error('signature worker is not running'));
-    const id = this.#nextId++;
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { size: tasks.length, resolve, reject });
+      this.#pending.set(request.id, { request, resolve, reject });
       if (this.#pending.size === 1) this.#worker.ref();
-      // Only the three strings cross the thread boundary, whatever else the caller's objects hold.
-      const request: WorkerRequest = { id, tasks: tasks.map(({ key, message, sig }) => ({ key, message, sig })) };
       this.#worker.postMessage(request);
     });
   }
@@ -104,15 +148,15 @@ class PoolWorker {
   #receive(message: unknown): void {
     const id = typeof message === 'object' && message !== null ? (message as { id?: unknown }).id : undefined;
     const pending = typeof id === 'number' ? this.#pending.get(id) : undefined;
-    if (pending === undefined || !isResponse(message, pending.size)) {
+    if (pending === undefined || !isResponse(message, pending.request)) {
       this.#fail(new Error('signature worker sent a malformed answer'));
       void this.#worker.terminate();
       return;
     }
-    this.#pending.delete(message.id);
+    this.#pending.delete(pending.request.id);
     if (this.#pending.size === 0) this.#worker.unref();
     this.#events.onAnswer();
-    pending.resolve([...message.results]);
+    pending.resolve(message);
   }
 
   #fail(err: Error): void {
@@ -177,6 +221,34 @@ export class SignaturePool {
     const own = callerChunk === undefined ? [] : verifyInline(callerChunk);
     const results = await Promise.all(fromWorkers);
     return [...results.flat(), ...own];
+  }
+
+  /**
+   * Finds the registry signatures in a packument's raw bytes and verifies them, on the workers
+   * only, each reading its share of `bytes` in place: this thread is free to parse the same bytes
+   * meanwhile. A guess (see signature-scan.ts): the caller keeps each result under its exact
+   * triple, and verifies later whatever the parsed packument needs that is not among them. With no
+   * worker running, or when one fails, that share finds nothing.
+   */
+  async scan(bytes: Buffer, name: string, keys: readonly ScanKey[]): Promise<ScannedResult[]> {
+    const workers = keys.length === 0 ? [] : this.#runningWorkers();
+    if (workers.length === 0) return [];
+    const shared = bytes.buffer instanceof SharedArrayBuffer && bytes.byteOffset === 0 ? bytes : sharedCopy(bytes);
+    const keyids = keys.map((k) => k.keyid);
+    const keyDers = keys.map((k) => k.key);
+    const step = Math.ceil(shared.length / workers.length);
+    const answers = await Promise.all(
+      workers.map((worker, i) =>
+        worker
+          .scan({ bytes: shared.buffer as SharedArrayBuffer, length: shared.length, from: i * step, to: Math.min(shared.length, (i + 1) * step), name, keyids, keys: keyDers })
+          .catch(() => undefined),
+      ),
+    );
+    const out: ScannedResult[] = [];
+    for (const answer of answers) {
+      answer?.found?.forEach((f, i) => out.push({ key: keyDers[f.keyIndex]!, message: f.message, sig: f.sig, valid: answer.results[i] === true }));
+    }
+    return out;
   }
 
   /** Starts the workers now instead of on the first large batch, so that batch does not pay their start-up (~40 ms). */

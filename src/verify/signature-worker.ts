@@ -1,24 +1,43 @@
 import { parentPort } from 'node:worker_threads';
 import { verifyP256 } from './ecdsa-p256.js';
+import { scanSignatures, type ScannedSignature } from './signature-scan.js';
 import type { P256Task } from './types.js';
 
-/** A batch of verifications sent to a worker of `SignaturePool`. */
-export interface WorkerRequest {
-  readonly id: number;
-  readonly tasks: readonly P256Task[];
+/** Signatures to find in a packument's raw bytes (see signature-scan.ts), then verify. */
+export interface ScanJob {
+  /** The whole packument body; the worker reads it in place. */
+  readonly bytes: SharedArrayBuffer;
+  readonly length: number;
+  /** The byte range this worker covers. */
+  readonly from: number;
+  readonly to: number;
+  readonly name: string;
+  /** The registry keys: ids and base64 DER SPKI, index for index. */
+  readonly keyids: readonly string[];
+  readonly keys: readonly string[];
 }
 
-/** The answer: `results[i]` for `tasks[i]`. */
+/** A batch of verifications, or a scan, sent to a worker of `SignaturePool`. */
+export type WorkerRequest = { readonly id: number; readonly tasks: readonly P256Task[] } | { readonly id: number; readonly scan: ScanJob };
+
+/** The answer: `results[i]` for `tasks[i]`, or for `found[i]` after a scan. */
 export interface WorkerResponse {
   readonly id: number;
   readonly results: readonly boolean[];
+  readonly found?: readonly ScannedSignature[];
 }
 
 const port = parentPort;
 if (port === null) throw new Error('signature-worker.js only runs as a worker thread of SignaturePool');
 
+function scan(job: ScanJob): Omit<WorkerResponse, 'id'> {
+  const bytes = Buffer.from(job.bytes, 0, job.length);
+  const found = scanSignatures(bytes, job.name, job.keyids, job.from, job.to);
+  return { found, results: found.map((f) => verifyP256(job.keys[f.keyIndex]!, f.message, f.sig)) };
+}
+
 port.on('message', (request: WorkerRequest) => {
-  const results = request.tasks.map((task) => verifyP256(task.key, task.message, task.sig));
-  const response: WorkerResponse = { id: request.id, results };
+  const answer = 'scan' in request ? scan(request.scan) : { results: request.tasks.map((task) => verifyP256(task.key, task.message, task.sig)) };
+  const response: WorkerResponse = { id: request.id, ...answer };
   port.postMessage(response);
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, describe, it } from 'node:test';
-import { SignaturePool, verifyInline } from '../../../src/verify/signature-pool.js';
+import { SignaturePool, sharedCopy, verifyInline } from '../../../src/verify/signature-pool.js';
 import type { P256Task } from '../../../src/verify/types.js';
 import { createRegistryKey } from '../../helpers/registry-key.js';
 
@@ -28,6 +28,23 @@ function mixedTasks(count: number): P256Task[] {
 
 const TASKS = mixedTasks(600);
 const EXPECTED = verifyInline(TASKS);
+
+/** A compact packument of `count` versions signed by keys[0], every fifth signature forged. */
+function signedPackument(count: number): { bytes: Buffer; expected: string[] } {
+  const versions: Record<string, unknown> = {};
+  const expected: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const version = `1.0.${i}`;
+    const integrity = `sha512-${Buffer.alloc(64, i).toString('base64')}`;
+    const message = `pkg@${version}:${integrity}`;
+    const sig = keys[0]!.signMessage(i % 5 === 4 ? `${message}-forged` : message);
+    versions[version] = { name: 'pkg', version, dist: { integrity, signatures: [{ keyid: keys[0]!.keyid, sig }] } };
+    expected.push(`${message} ${i % 5 !== 4}`);
+  }
+  return { bytes: Buffer.from(JSON.stringify({ name: 'pkg', versions })), expected };
+}
+
+const SCAN_KEYS = [{ keyid: keys[1]!.keyid, key: keys[1]!.publicKeyDerBase64 }, { keyid: keys[0]!.keyid, key: keys[0]!.publicKeyDerBase64 }];
 
 function workerScript(source: string): URL {
   return new URL(`data:text/javascript,${encodeURIComponent(source)}`);
@@ -96,6 +113,34 @@ describe('SignaturePool', () => {
   it('finishes chunks inline when the worker script cannot load', async () => {
     const p = pool({ size: 1, workerUrl: new URL('./no-such-worker.js', import.meta.url) });
     assert.deepEqual(await p.verifyMany(TASKS), EXPECTED);
+  });
+
+  it('scans raw packument bytes on the workers and verifies what it finds', async () => {
+    const { bytes, expected } = signedPackument(120);
+    for (const size of [1, 2, 3]) {
+      const p = pool({ size });
+      for (const input of [bytes, sharedCopy(bytes)]) {
+        const found = await p.scan(input, 'pkg', SCAN_KEYS);
+        assert.deepEqual(found.map((f) => `${f.message} ${f.valid}`), expected, `${size} workers`);
+        assert.ok(found.every((f) => f.key === keys[0]!.publicKeyDerBase64));
+      }
+    }
+  });
+
+  it('scan finds nothing without workers, and nothing from a worker that fails or lies', async () => {
+    const { bytes } = signedPackument(20);
+    const closed = pool({ size: 1 });
+    await closed.close();
+    assert.deepEqual(await closed.scan(bytes, 'pkg', SCAN_KEYS), []);
+    assert.deepEqual(await pool({ size: 1 }).scan(bytes, 'pkg', []), [], 'no keys');
+    const errors: Error[] = [];
+    const liar = workerScript(
+      "import { parentPort } from 'node:worker_threads'; parentPort.on('message', (m) => parentPort.postMessage({ id: m.id, results: [true], found: [{ keyIndex: 7, message: 'x', sig: 'y' }] }));",
+    );
+    assert.deepEqual(await pool({ size: 2, workerUrl: liar, onWorkerError: (err) => errors.push(err) }).scan(bytes, 'pkg', SCAN_KEYS), []);
+    assert.match(errors[0]?.message ?? '', /malformed answer/);
+    const crashing = workerScript("import { parentPort } from 'node:worker_threads'; parentPort.on('message', () => process.exit(3));");
+    assert.deepEqual(await pool({ size: 1, workerUrl: crashing }).scan(bytes, 'pkg', SCAN_KEYS), []);
   });
 
   it('does not keep the process alive when it is not closed', () => {
