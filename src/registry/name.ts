@@ -37,9 +37,16 @@ export function assertPackageName(name: string): NameParts {
   throw new CountersignError('ECS_BAD_NAME', `invalid package name ${shown}: ${why}`);
 }
 
+/**
+ * `major.minor.patch` of at most 15 digits each, without leading zeros: canonical semver with
+ * every number below Number.MAX_SAFE_INTEGER. Most versions are this; semver's parser is ~5×
+ * slower and runs for the rest (3,500 versions per cold typescript packument).
+ */
+const PLAIN_VERSION_RE = /^(?:0|[1-9]\d{0,14})\.(?:0|[1-9]\d{0,14})\.(?:0|[1-9]\d{0,14})$/;
+
 /** True for an exact semver version that is safe to put in a URL or a file name. */
 export function isValidVersion(version: string): boolean {
-  return version.length <= MAX_VERSION_LENGTH && semver.valid(version) === version;
+  return version.length <= MAX_VERSION_LENGTH && (PLAIN_VERSION_RE.test(version) || semver.valid(version) === version);
 }
 
 /** The canonical tarball file name that countersign serves: `<unscoped>-<version>.tgz`. */

@@ -87,13 +87,17 @@ function resolveSha1(facts: VersionFacts): Resolution {
   return { digest: { algorithm: 'sha1', hex }, detail: 'sha1 only (no sha512 published); accepted by policy' };
 }
 
+const FROM_INTEGRITY = 'sha512 from dist.integrity';
+
 function resolveDigest(facts: VersionFacts, mode: IntegrityMode): Resolution {
+  // facts.sha512 is sha512HexOf(facts.integrity), computed once when the packument was parsed.
+  if (facts.sha512 !== undefined) return { digest: { algorithm: 'sha512', hex: facts.sha512 }, detail: FROM_INTEGRITY };
   const sha512 = digestEntries(facts.integrity, 'sha512');
   // A version that publishes two different sha512 digests (or a broken one) is refused: one of them is a lie.
   if (sha512.malformed) return { reason: 'malformed-integrity', detail: `${describe(facts.integrity)} has a malformed sha512 entry` };
   if (sha512.hexes.length > 1) return { reason: 'ambiguous-integrity', detail: `${describe(facts.integrity)} has ${sha512.hexes.length} different sha512 digests` };
   const [hex] = sha512.hexes;
-  if (hex !== undefined) return { digest: { algorithm: 'sha512', hex }, detail: 'sha512 from dist.integrity' };
+  if (hex !== undefined) return { digest: { algorithm: 'sha512', hex }, detail: FROM_INTEGRITY };
   if (mode === 'any') return resolveSha1(facts);
   const hasSha1 = facts.sha1 !== undefined || digestEntries(facts.integrity, 'sha1').hexes.length > 0;
   return hasSha1

@@ -1,5 +1,6 @@
 import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import type { VersionFacts } from '../../src/registry/types.js';
+import { sha512HexOf } from '../../src/verify/integrity.js';
 
 /**
  * A real ECDSA P-256 registry signing key for tests, in the shapes the npm registry publishes:
@@ -74,7 +75,8 @@ export function testVersionFacts(overrides: Partial<VersionFacts> = {}, signedBy
     ...overrides,
   };
   const integrity = base.integrity;
-  const sha512 = overrides.sha512 ?? (integrity?.startsWith('sha512-') ? Buffer.from(integrity.slice(7), 'base64').toString('hex') : undefined);
+  // As extractVersionFacts computes it: the decisions rely on it matching dist.integrity.
+  const sha512 = 'sha512' in overrides ? overrides.sha512 : sha512HexOf(integrity);
   const signatures = integrity === undefined ? [] : signedBy.map((key) => key.sign(base.name, base.version, integrity));
   return { ...base, sha512, signatures: [...base.signatures, ...signatures] };
 }
