@@ -18,7 +18,7 @@ import type { UpstreamClient } from '../upstream/client.js';
 import type { RegistryKeys } from '../upstream/keys.js';
 import { fetchPackument, packumentPath } from '../upstream/packument.js';
 import { registrySignatureTasks, registrySignatureVerdict, toP256Task, type SignatureTask } from '../verify/registry-signature.js';
-import { sharedCopy, type ScannedResult, type SignaturePool } from '../verify/signature-pool.js';
+import type { ScannedResult, SignaturePool } from '../verify/signature-pool.js';
 import { SignatureResults } from '../verify/signature-results.js';
 import type { RegistryKeySet, SignatureVerdict } from '../verify/types.js';
 import type { TarballOrigins } from './tarball-origin.js';
@@ -311,6 +311,7 @@ export class PackumentService {
       const fetched = await fetchPackument(this.#deps.client, upstreamName, name, {
         etag: entry?.raw !== undefined ? entry.etag : undefined,
         maxBytes: config.packuments.maxSizeBytes,
+        sharedFrom: SCAN_MIN_BYTES,
       });
       if (fetched.status === 'not-modified' && entry) {
         entry.fetchedAt = this.#now();
@@ -318,11 +319,8 @@ export class PackumentService {
       } else if (fetched.status === 'ok') {
         // Checked before it replaces anything: a body that is not a packument is an upstream
         // failure (stale copy if there is one), never a cached entry that fails on every request.
-        let body = fetched.body;
-        if (body.length >= SCAN_MIN_BYTES) {
-          body = sharedCopy(body);
-          scanned = this.#scan(name, body, await keysLoading);
-        }
+        const body = fetched.body;
+        if (body.length >= SCAN_MIN_BYTES) scanned = this.#scan(name, body, await keysLoading);
         parsed = parsePackument(parseJson(body, name, upstreamName), name);
         entry = { upstream: upstreamName, raw: new PackedBody(body), etag: fetched.etag, fetchedAt: this.#now(), signatures: entry?.signatures ?? new SignatureResults(), views: new Map() };
         metrics.cacheRequests.inc({ cache: 'packument', result: 'miss' });

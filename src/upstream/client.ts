@@ -133,9 +133,17 @@ export function decodedBody(response: UpstreamResponse): Readable {
 
 /**
  * Reads a whole body, refusing more than `maxBytes` (the process never holds more than that).
- * `limit` names the setting that sets the cap, for the message.
+ * `limit` names the setting that sets the cap, for the message. A body of `sharedFrom` bytes or
+ * more is returned in a SharedArrayBuffer.
  */
-export async function readCapped(body: Readable, maxBytes: number, upstream: string, what: string, limit: string): Promise<Buffer> {
+export async function readCapped(
+  body: Readable,
+  maxBytes: number,
+  upstream: string,
+  what: string,
+  limit: string,
+  options: { readonly sharedFrom?: number } = {},
+): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let total = 0;
   try {
@@ -150,6 +158,13 @@ export async function readCapped(body: Readable, maxBytes: number, upstream: str
     }
   } catch (err) {
     throw upstreamError(err, upstream, what, true);
+  }
+  if (options.sharedFrom !== undefined && total >= options.sharedFrom) {
+    // Assembled where worker threads can read it in place (see SignaturePool.scan).
+    const shared = Buffer.from(new SharedArrayBuffer(total));
+    let at = 0;
+    for (const chunk of chunks) at += chunk.copy(shared, at);
+    return shared;
   }
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
 }

@@ -10,6 +10,8 @@ import type { P256Task } from './types.js';
  * trip to the workers saves little under that (the measured break-even is 16 to 32 tasks).
  */
 export const DEFAULT_INLINE_BELOW = 64;
+/** The smallest range of a body a worker claims at a time during a scan. */
+const SCAN_RANGE_MIN_BYTES = 64 * 1024;
 /** After this many worker crashes in a row the pool stops starting workers and verifies inline. */
 const MAX_CONSECUTIVE_CRASHES = 3;
 
@@ -236,14 +238,18 @@ export class SignaturePool {
     const shared = bytes.buffer instanceof SharedArrayBuffer && bytes.byteOffset === 0 ? bytes : sharedCopy(bytes);
     const keyids = keys.map((k) => k.keyid);
     const keyDers = keys.map((k) => k.key);
-    const step = Math.ceil(shared.length / workers.length);
-    const answers = await Promise.all(
-      workers.map((worker, i) =>
-        worker
-          .scan({ bytes: shared.buffer as SharedArrayBuffer, length: shared.length, from: i * step, to: Math.min(shared.length, (i + 1) * step), name, keyids, keys: keyDers })
-          .catch(() => undefined),
-      ),
-    );
+    // Versions differ in size and signatures per byte, and threads in speed: the workers claim
+    // ranges of the body one at a time, about 8 each.
+    const job: ScanJob = {
+      bytes: shared.buffer as SharedArrayBuffer,
+      length: shared.length,
+      rangeBytes: Math.max(SCAN_RANGE_MIN_BYTES, Math.ceil(shared.length / (workers.length * 8))),
+      next: new SharedArrayBuffer(4),
+      name,
+      keyids,
+      keys: keyDers,
+    };
+    const answers = await Promise.all(workers.map((worker) => worker.scan(job).catch(() => undefined)));
     const out: ScannedResult[] = [];
     for (const answer of answers) {
       answer?.found?.forEach((f, i) => out.push({ key: keyDers[f.keyIndex]!, message: f.message, sig: f.sig, valid: answer.results[i] === true }));

@@ -28,6 +28,8 @@ const QUOTE = 0x22;
 const CLOSE_BRACKET = 0x5d;
 /** A signatures array longer than this is not a registry's (one ~150-byte entry per key). */
 const MAX_ARRAY_BYTES = 4096;
+/** How far before its range a scan looks for the fields of the first version it finds. */
+const LOOKBEHIND_BYTES = 64 * 1024;
 /** Longer integrity or version strings are not a registry's either. */
 const MAX_VALUE_BYTES = 512;
 
@@ -65,15 +67,16 @@ function signatureEntries(bytes: Buffer, open: number, close: number): Array<{ k
 
 /**
  * The signatures by a key of `keyids` whose `"signatures":[` starts in `[from, to)` of `bytes`, the
- * packument of `name`. Bytes before `from` are read only to find the first version's fields, so
+ * packument of `name`. Up to 64 KB before `from` are read to find the first version's fields, so
  * that workers can split one body by ranges. Linear in the bytes read: every backward search stops
  * at the previous find.
  */
 export function scanSignatures(bytes: Buffer, name: string, keyids: readonly string[], from = 0, to = bytes.length): ScannedSignature[] {
   const found: ScannedSignature[] = [];
   const keyIndex = new Map(keyids.map((keyid, i) => [keyid, i]));
-  // Where the previous version's signatures ended: the current version's fields come after it.
-  let floor = Math.max(0, bytes.subarray(0, from).lastIndexOf(SIGNATURES));
+  // How far back the fields of the version being read are looked for: after the previous find,
+  // and for the first one, a window before `from` as big as any registry manifest's start.
+  let floor = Math.max(0, from - LOOKBEHIND_BYTES);
   let at = bytes.indexOf(SIGNATURES, from);
   while (at !== -1 && at < to) {
     const open = at + SIGNATURES.length - 1;

@@ -8,9 +8,12 @@ export interface ScanJob {
   /** The whole packument body; the worker reads it in place. */
   readonly bytes: SharedArrayBuffer;
   readonly length: number;
-  /** The byte range this worker covers. */
-  readonly from: number;
-  readonly to: number;
+  /**
+   * The body is read in ranges of this many bytes; `next` (one Int32, shared by the workers of the
+   * scan) is the index of the next range nobody has claimed, so a worker that is ahead takes more.
+   */
+  readonly rangeBytes: number;
+  readonly next: SharedArrayBuffer;
   readonly name: string;
   /** The registry keys: ids and base64 DER SPKI, index for index. */
   readonly keyids: readonly string[];
@@ -32,8 +35,16 @@ if (port === null) throw new Error('signature-worker.js only runs as a worker th
 
 function scan(job: ScanJob): Omit<WorkerResponse, 'id'> {
   const bytes = Buffer.from(job.bytes, 0, job.length);
-  const found = scanSignatures(bytes, job.name, job.keyids, job.from, job.to);
-  return { found, results: found.map((f) => verifyP256(job.keys[f.keyIndex]!, f.message, f.sig)) };
+  const next = new Int32Array(job.next);
+  const found: ScannedSignature[] = [];
+  const results: boolean[] = [];
+  for (let from = Atomics.add(next, 0, 1) * job.rangeBytes; from < job.length; from = Atomics.add(next, 0, 1) * job.rangeBytes) {
+    for (const f of scanSignatures(bytes, job.name, job.keyids, from, Math.min(job.length, from + job.rangeBytes))) {
+      found.push(f);
+      results.push(verifyP256(job.keys[f.keyIndex]!, f.message, f.sig));
+    }
+  }
+  return { found, results };
 }
 
 port.on('message', (request: WorkerRequest) => {
