@@ -350,9 +350,9 @@ export class PackumentService {
   ): Promise<{ view: LazyView; validUntil: number }> {
     const { metrics, epochs, origins } = this.#deps;
     const tarballUrl = tarballUrlFor(name, base);
-    // The signatures are posted to the worker threads first; this thread pre-serializes the
-    // versions of the form the request wants meanwhile (phase 1 of the render does not depend on
-    // decisions).
+    // The workers verify (the signatures they found in a large body since it arrived, then any
+    // the parsed document needs that they missed); this thread pre-serializes the versions of the
+    // form the request wants meanwhile (phase 1 of the render does not depend on decisions).
     const verifying = this.#verifySignatures(parsed, keys, entry.signatures, scanned);
     let prepared;
     try {
