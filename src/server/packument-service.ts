@@ -17,7 +17,7 @@ import type { PackageEvidence } from '../trust/evidence.js';
 import type { UpstreamClient } from '../upstream/client.js';
 import type { RegistryKeys } from '../upstream/keys.js';
 import { fetchPackument, packumentPath } from '../upstream/packument.js';
-import { registrySignatureTasks, registrySignatureVerdict, toP256Task, type SignatureTask } from '../verify/registry-signature.js';
+import { signaturePlan, toP256Task, verdictFromPlan, type SignaturePlan, type SignatureTask } from '../verify/registry-signature.js';
 import type { ScannedResult, SignaturePool } from '../verify/signature-pool.js';
 import { SignatureResults } from '../verify/signature-results.js';
 import type { RegistryKeySet, SignatureVerdict } from '../verify/types.js';
@@ -353,7 +353,10 @@ export class PackumentService {
     // The workers verify (the signatures they found in a large body since it arrived, then any
     // the parsed document needs that they missed); this thread pre-serializes the versions of the
     // form the request wants meanwhile (phase 1 of the render does not depend on decisions).
-    const verifying = this.#verifySignatures(parsed, keys, entry.signatures, scanned);
+    // Planned here, while the workers verify: what follows the verification runs on one thread.
+    const plans = new Map<VersionFacts, SignaturePlan>();
+    for (const facts of parsed.facts.values()) plans.set(facts, signaturePlan(facts, keys));
+    const verifying = this.#verifySignatures(plans, entry.signatures, scanned);
     let prepared;
     try {
       prepared = form === undefined ? undefined : prepareRender(parsed, tarballUrl, [form]);
@@ -382,7 +385,7 @@ export class PackumentService {
       });
     };
     for (const [version, facts] of parsed.facts) {
-      const signature = registrySignatureVerdict(facts, keys, isValid);
+      const signature = verdictFromPlan(plans.get(facts)!, facts, isValid);
       const tampered = epochs.isTampered(facts);
       const decision = decideVersion(facts, signature, tampered);
       inputs.set(version, decisionInputs(decision, signature, tampered));
@@ -442,21 +445,11 @@ export class PackumentService {
     );
   }
 
-  async #verifySignatures(
-    parsed: ParsedPackument,
-    keys: RegistryKeySet | undefined,
-    results: SignatureResults,
-    scanned: Promise<ScannedResult[]> | undefined,
-  ): Promise<void> {
-    if (scanned !== undefined) for (const r of await scanned) results.set(r.key, r.message, r.sig, r.valid);
+  async #verifySignatures(plans: ReadonlyMap<VersionFacts, SignaturePlan>, results: SignatureResults, scanned: Promise<ScannedResult[]> | undefined): Promise<void> {
     const all: SignatureTask[] = [];
-    const todo: SignatureTask[] = [];
-    for (const facts of parsed.facts.values()) {
-      for (const task of registrySignatureTasks(facts, keys)) {
-        all.push(task);
-        if (!results.has(task.key.key, task.message, task.sig)) todo.push(task);
-      }
-    }
+    for (const p of plans.values()) if ('tasks' in p) for (const task of p.tasks) all.push(task);
+    if (scanned !== undefined) for (const r of await scanned) results.set(r.key, r.message, r.sig, r.valid);
+    const todo = all.filter((task) => !results.has(task.key.key, task.message, task.sig));
     if (todo.length > 0) {
       const started = performance.now();
       const valid = await this.#deps.pool.verifyMany(todo.map(toP256Task));

@@ -39,7 +39,9 @@ export function keyCountsAt(key: RegistryKey, publishedAt: number | undefined): 
   return publishedAt !== undefined && Number.isFinite(expires) && publishedAt < expires;
 }
 
-type Plan = { readonly verdict: SignatureVerdict } | { readonly tasks: readonly SignatureTask[]; readonly source: string };
+/** What a version's signature verdict needs: nothing more (the verdict), or these verifications. */
+export type SignaturePlan = { readonly verdict: SignatureVerdict } | { readonly tasks: readonly SignatureTask[]; readonly source: string };
+type Plan = SignaturePlan;
 
 function expiredDetail(expired: readonly RegistryKey[], facts: VersionFacts): string {
   const keys = expired.map((key) => `${key.keyid} (expired ${key.expires})`).join(', ');
@@ -59,7 +61,14 @@ function byKeyidOf(keys: RegistryKeySet): ReadonlyMap<string, RegistryKey> {
   return map;
 }
 
-/** Everything that can be decided without cryptography, or else the verifications still needed. */
+/**
+ * Everything that can be decided without cryptography, or else the verifications still needed.
+ * Computed once per version by callers that need both the tasks and the verdict.
+ */
+export function signaturePlan(facts: VersionFacts, keys: RegistryKeySet | undefined): SignaturePlan {
+  return plan(facts, keys);
+}
+
 function plan(facts: VersionFacts, keys: RegistryKeySet | undefined): Plan {
   const id = `${facts.name}@${facts.version}`;
   if (keys === undefined || keys.keys.length === 0) {
@@ -97,7 +106,11 @@ export function registrySignatureTasks(facts: VersionFacts, keys: RegistryKeySet
 }
 
 export function registrySignatureVerdict(facts: VersionFacts, keys: RegistryKeySet | undefined, isValid: IsSignatureValid): SignatureVerdict {
-  const p = plan(facts, keys);
+  return verdictFromPlan(plan(facts, keys), facts, isValid);
+}
+
+/** The verdict for `facts` from its plan (`signaturePlan(facts, keys)`), asking `isValid` about each task. */
+export function verdictFromPlan(p: SignaturePlan, facts: VersionFacts, isValid: IsSignatureValid): SignatureVerdict {
   if ('verdict' in p) return p.verdict;
   const id = `${facts.name}@${facts.version}`;
   const failed = p.tasks.find((task) => !isValid(task.key, task.message, task.sig));
