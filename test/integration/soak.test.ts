@@ -4,8 +4,8 @@
  * generator written here with undici keeps CONNECTIONS requests in flight, mixing packuments
  * (both forms, gzip or not), manifests, tarballs (small ones held until verified, large ones
  * streamed, tampered ones, hidden ones) and bad paths. At the end: the process is alive and
- * reported no unhandled rejection or exception; its resident memory after warm-up grew by less
- * than 10%; no answer was a 500; and every tarball a client received whole matches its integrity.
+ * reported no unhandled rejection or exception; after warm-up, neither its live heap nor what it
+ * holds outside the heap grew by 10%; no answer was a 500; and every tarball a client received whole matches its integrity.
  *
  * Short form (in `npm test`): 14 s (memory compared from 7 s on), 24 connections. Long form:
  *   COUNTERSIGN_SOAK_SECONDS=60 COUNTERSIGN_SOAK_CONNECTIONS=64 node scripts/run-tests.mjs integration/soak
@@ -217,7 +217,13 @@ rules:
     assert.ok(tally.completedTarballs > SECONDS * 5, `only ${tally.completedTarballs} completed tarballs`);
     assert.ok([...tally.statuses.keys()].some((k) => /^(packument|tarball) 50[234]/.test(k)) || tally.stale > 0, 'no upstream fault reached a client');
     assert.ok(warm !== undefined, 'warm-up ended before the run did');
-    const growth = (end.rss - warm.rss) / warm.rss;
-    assert.ok(growth < 0.1, `resident memory grew ${(growth * 100).toFixed(1)}% after warm-up (${summary.rssMiB})`);
+    // Both samples are taken after a full collection. A leak of JavaScript objects shows in the
+    // live heap; one of Buffers or native memory in what is resident outside the heap. The heap's
+    // own reserve (heapTotal) is left out: on a loaded machine V8 may keep freed pages a while,
+    // which once made the resident set alone grow 12% with the live heap flat (21.3 → 21.7 MiB).
+    const heapGrowth = (end.heapUsed - warm.heapUsed) / warm.heapUsed;
+    const outsideHeapGrowth = (end.rss - end.heapTotal - (warm.rss - warm.heapTotal)) / warm.rss;
+    assert.ok(heapGrowth < 0.1, `the live heap grew ${(heapGrowth * 100).toFixed(1)}% after warm-up (${summary.warmHeapMiB} → ${summary.endHeapMiB} MiB)`);
+    assert.ok(outsideHeapGrowth < 0.1, `resident memory outside the heap grew by ${(outsideHeapGrowth * 100).toFixed(1)}% of the resident set after warm-up (${summary.rssMiB})`);
   });
 });
