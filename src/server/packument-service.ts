@@ -18,7 +18,8 @@ import type { UpstreamClient } from '../upstream/client.js';
 import type { RegistryKeys } from '../upstream/keys.js';
 import { fetchPackument, packumentPath } from '../upstream/packument.js';
 import { signaturePlan, toP256Task, verdictFromPlan, type SignaturePlan, type SignatureTask } from '../verify/registry-signature.js';
-import type { ScannedResult, SignaturePool } from '../verify/signature-pool.js';
+import type { SignaturePool } from '../verify/signature-pool.js';
+import type { ScannedResult } from '../verify/streaming-scan.js';
 import { SignatureResults } from '../verify/signature-results.js';
 import type { RegistryKeySet, SignatureVerdict } from '../verify/types.js';
 import type { TarballOrigins } from './tarball-origin.js';
@@ -29,8 +30,9 @@ import { Variant } from './variant.js';
 const MAX_VIEWS_PER_PACKAGE = 4;
 
 /**
- * From this size on, the workers look for the signatures in the raw body while this thread parses
- * it (the typescript packument is 10 MB; 256 KB is ~100 versions of a typical package).
+ * From this size on, the workers look for the signatures in the raw body as it arrives and while
+ * this thread parses it (the typescript packument is 10 MB; 256 KB is ~100 versions of a typical
+ * package).
  */
 const SCAN_MIN_BYTES = 256 * 1024;
 
@@ -306,12 +308,13 @@ export class PackumentService {
     try {
       let parsed: ParsedPackument | undefined;
       let scanned: Promise<ScannedResult[]> | undefined;
-      // Wanted as soon as the body is in, for the scan; usually long cached by then.
-      const keysLoading = this.#deps.keys.keysFor(upstream).catch(() => undefined);
+      // Wanted by the scan as soon as the body starts arriving; usually long cached by then.
+      const keys = this.#deps.keys.keysFor(upstream).then((set) => set?.keys ?? [], () => []);
+      const scan = this.#deps.pool.streamScan(name, keys, SCAN_MIN_BYTES);
       const fetched = await fetchPackument(this.#deps.client, upstreamName, name, {
         etag: entry?.raw !== undefined ? entry.etag : undefined,
         maxBytes: config.packuments.maxSizeBytes,
-        sharedFrom: SCAN_MIN_BYTES,
+        onChunk: scan && ((chunk) => scan.push(chunk)),
       });
       if (fetched.status === 'not-modified' && entry) {
         entry.fetchedAt = this.#now();
@@ -320,7 +323,12 @@ export class PackumentService {
         // Checked before it replaces anything: a body that is not a packument is an upstream
         // failure (stale copy if there is one), never a cached entry that fails on every request.
         const body = fetched.body;
-        if (body.length >= SCAN_MIN_BYTES) scanned = this.#scan(name, body, await keysLoading);
+        // Timed from the end of the body: what the scan still takes once everything has arrived.
+        const bodyEnded = performance.now();
+        scanned = scan?.finish().then((found) => {
+          if (found.length > 0) metrics.verificationDuration.observe({ check: 'registry-signature' }, (performance.now() - bodyEnded) / 1000);
+          return found;
+        });
         parsed = parsePackument(parseJson(body, name, upstreamName), name);
         entry = { upstream: upstreamName, raw: new PackedBody(body), etag: fetched.etag, fetchedAt: this.#now(), signatures: entry?.signatures ?? new SignatureResults(), views: new Map() };
         metrics.cacheRequests.inc({ cache: 'packument', result: 'miss' });
@@ -430,19 +438,6 @@ export class PackumentService {
     );
     if (form !== undefined && prepared !== undefined) view.adopt(form, rendered(form, prepared));
     return { view, validUntil };
-  }
-
-  /** Signatures found in `body` by the workers and verified there; never rejects (a failed scan finds nothing). */
-  #scan(name: string, body: Buffer, keys: RegistryKeySet | undefined): Promise<ScannedResult[]> | undefined {
-    if (keys === undefined || keys.keys.length === 0) return undefined;
-    const started = performance.now();
-    return this.#deps.pool.scan(body, name, keys.keys).then(
-      (found) => {
-        this.#deps.metrics.verificationDuration.observe({ check: 'registry-signature' }, (performance.now() - started) / 1000);
-        return found;
-      },
-      () => [],
-    );
   }
 
   async #verifySignatures(plans: ReadonlyMap<VersionFacts, SignaturePlan>, results: SignatureResults, scanned: Promise<ScannedResult[]> | undefined): Promise<void> {

@@ -133,8 +133,8 @@ export function decodedBody(response: UpstreamResponse): Readable {
 
 /**
  * Reads a whole body, refusing more than `maxBytes` (the process never holds more than that).
- * `limit` names the setting that sets the cap, for the message. A body of `sharedFrom` bytes or
- * more is returned in a SharedArrayBuffer.
+ * `limit` names the setting that sets the cap, for the message. `onChunk` sees each chunk as it
+ * is accepted (under the cap), before the body is complete.
  */
 export async function readCapped(
   body: Readable,
@@ -142,7 +142,7 @@ export async function readCapped(
   upstream: string,
   what: string,
   limit: string,
-  options: { readonly sharedFrom?: number } = {},
+  options: { readonly onChunk?: ((chunk: Buffer) => void) | undefined } = {},
 ): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let total = 0;
@@ -155,16 +155,10 @@ export async function readCapped(
         throw new CountersignError('ECS_UPSTREAM_TOO_LARGE', `${what} from upstream ${upstream} is over the ${maxBytes}-byte cap (${limit})`);
       }
       chunks.push(buf);
+      options.onChunk?.(buf);
     }
   } catch (err) {
     throw upstreamError(err, upstream, what, true);
-  }
-  if (options.sharedFrom !== undefined && total >= options.sharedFrom) {
-    // Assembled where worker threads can read it in place (see SignaturePool.scan).
-    const shared = Buffer.from(new SharedArrayBuffer(total));
-    let at = 0;
-    for (const chunk of chunks) at += chunk.copy(shared, at);
-    return shared;
   }
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
 }

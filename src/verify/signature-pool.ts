@@ -3,6 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { verifyP256 } from './ecdsa-p256.js';
 import type { ScannedSignature } from './signature-scan.js';
 import type { ScanJob, WorkerRequest, WorkerResponse } from './signature-worker.js';
+import { StreamingScan, type ScanKey } from './streaming-scan.js';
 import type { P256Task } from './types.js';
 
 /**
@@ -10,8 +11,6 @@ import type { P256Task } from './types.js';
  * trip to the workers saves little under that (the measured break-even is 16 to 32 tasks).
  */
 export const DEFAULT_INLINE_BELOW = 64;
-/** The smallest range of a body a worker claims at a time during a scan. */
-const SCAN_RANGE_MIN_BYTES = 64 * 1024;
 /** After this many worker crashes in a row the pool stops starting workers and verifies inline. */
 const MAX_CONSECUTIVE_CRASHES = 3;
 
@@ -46,21 +45,6 @@ export function verifyInline(tasks: readonly P256Task[]): boolean[] {
   return tasks.map((task) => verifyP256(task.key, task.message, task.sig));
 }
 
-/** A registry key as a scan takes it. */
-export interface ScanKey {
-  readonly keyid: string;
-  /** Base64 DER SPKI. */
-  readonly key: string;
-}
-
-/** A signature found by `SignaturePool.scan`, with the key it names and whether it verified. */
-export interface ScannedResult {
-  readonly key: string;
-  readonly message: string;
-  readonly sig: string;
-  readonly valid: boolean;
-}
-
 function isBooleans(value: unknown, expected: number | undefined): value is boolean[] {
   return Array.isArray(value) && (expected === undefined || value.length === expected) && value.every((r) => typeof r === 'boolean');
 }
@@ -86,13 +70,6 @@ interface Pending {
   readonly request: WorkerRequest;
   readonly resolve: (response: WorkerResponse) => void;
   readonly reject: (err: Error) => void;
-}
-
-/** A copy of `bytes` in memory the worker threads can read in place (no copy per worker). */
-export function sharedCopy(bytes: Uint8Array): Buffer {
-  const shared = Buffer.from(new SharedArrayBuffer(bytes.length));
-  shared.set(bytes);
-  return shared;
 }
 
 interface WorkerEvents {
@@ -122,6 +99,11 @@ class PoolWorker {
 
   get alive(): boolean {
     return this.#alive;
+  }
+
+  /** Requests sent and not answered yet. */
+  get load(): number {
+    return this.#pending.size;
   }
 
   run(tasks: readonly P256Task[]): Promise<boolean[]> {
@@ -226,35 +208,21 @@ export class SignaturePool {
   }
 
   /**
-   * Finds the registry signatures in a packument's raw bytes and verifies them, on the workers
-   * only, each reading its share of `bytes` in place: this thread is free to parse the same bytes
-   * meanwhile. A guess (see signature-scan.ts): the caller keeps each result under its exact
-   * triple, and verifies later whatever the parsed packument needs that is not among them. With no
-   * worker running, or when one fails, that share finds nothing.
+   * A scan of a packument body as it arrives (see StreamingScan), on the workers only: this
+   * thread stays free to receive and parse. Undefined when no worker runs (closed, or broken).
    */
-  async scan(bytes: Buffer, name: string, keys: readonly ScanKey[]): Promise<ScannedResult[]> {
-    const workers = keys.length === 0 ? [] : this.#runningWorkers();
-    if (workers.length === 0) return [];
-    const shared = bytes.buffer instanceof SharedArrayBuffer && bytes.byteOffset === 0 ? bytes : sharedCopy(bytes);
-    const keyids = keys.map((k) => k.keyid);
-    const keyDers = keys.map((k) => k.key);
-    // Versions differ in size and signatures per byte, and threads in speed: the workers claim
-    // ranges of the body one at a time, about 8 each.
-    const job: ScanJob = {
-      bytes: shared.buffer as SharedArrayBuffer,
-      length: shared.length,
-      rangeBytes: Math.max(SCAN_RANGE_MIN_BYTES, Math.ceil(shared.length / (workers.length * 8))),
-      next: new SharedArrayBuffer(4),
-      name,
-      keyids,
-      keys: keyDers,
-    };
-    const answers = await Promise.all(workers.map((worker) => worker.scan(job).catch(() => undefined)));
-    const out: ScannedResult[] = [];
-    for (const answer of answers) {
-      answer?.found?.forEach((f, i) => out.push({ key: keyDers[f.keyIndex]!, message: f.message, sig: f.sig, valid: answer.results[i] === true }));
-    }
-    return out;
+  streamScan(name: string, keys: Promise<readonly ScanKey[]>, minBytes: number): StreamingScan | undefined {
+    // Workers start with the first job, not here: most bodies are too small to be scanned.
+    if (this.#closed || this.#crashes >= MAX_CONSECUTIVE_CRASHES) return undefined;
+    return new StreamingScan(name, keys, (job) => this.#scanOnWorker(job), minBytes);
+  }
+
+  /** One scan job on the least busy worker; undefined when none runs or it fails. */
+  async #scanOnWorker(job: ScanJob): Promise<WorkerResponse | undefined> {
+    const workers = this.#runningWorkers();
+    if (workers.length === 0) return undefined;
+    const worker = workers.reduce((a, b) => (b.load < a.load ? b : a));
+    return worker.scan(job).catch(() => undefined);
   }
 
   /** Starts the workers now instead of on the first large batch, so that batch does not pay their start-up (~40 ms). */

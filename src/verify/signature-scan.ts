@@ -27,9 +27,9 @@ const VERSION = Buffer.from('"version":"');
 const QUOTE = 0x22;
 const CLOSE_BRACKET = 0x5d;
 /** A signatures array longer than this is not a registry's (one ~150-byte entry per key). */
-const MAX_ARRAY_BYTES = 4096;
+export const MAX_ARRAY_BYTES = 4096;
 /** How far before its range a scan looks for the fields of the first version it finds. */
-const LOOKBEHIND_BYTES = 64 * 1024;
+export const LOOKBEHIND_BYTES = 64 * 1024;
 /** Longer integrity or version strings are not a registry's either. */
 const MAX_VALUE_BYTES = 512;
 

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, describe, it } from 'node:test';
-import { SignaturePool, sharedCopy, verifyInline } from '../../../src/verify/signature-pool.js';
+import { SignaturePool, verifyInline } from '../../../src/verify/signature-pool.js';
+import type { StreamingScan } from '../../../src/verify/streaming-scan.js';
 import type { P256Task } from '../../../src/verify/types.js';
 import { createRegistryKey } from '../../helpers/registry-key.js';
 
@@ -38,7 +39,7 @@ function signedPackument(count: number): { bytes: Buffer; expected: string[] } {
     const integrity = `sha512-${Buffer.alloc(64, i).toString('base64')}`;
     const message = `pkg@${version}:${integrity}`;
     const sig = keys[0]!.signMessage(i % 5 === 4 ? `${message}-forged` : message);
-    versions[version] = { name: 'pkg', version, description: 'd'.repeat(150), dist: { integrity, signatures: [{ keyid: keys[0]!.keyid, sig }] } };
+    versions[version] = { name: 'pkg', version, description: 'd'.repeat(1400), dist: { integrity, signatures: [{ keyid: keys[0]!.keyid, sig }] } };
     expected.push(`${message} ${i % 5 !== 4}`);
   }
   return { bytes: Buffer.from(JSON.stringify({ name: 'pkg', versions })), expected };
@@ -115,34 +116,54 @@ describe('SignaturePool', () => {
     assert.deepEqual(await p.verifyMany(TASKS), EXPECTED);
   });
 
-  it('scans raw packument bytes on the workers and verifies what it finds', async () => {
-    // ~700 KB: the workers claim ranges of 64 KB or more, in whatever order they get to them.
+  /** Feeds `bytes` to a scan in chunks of the given sizes (cycled), as a body would arrive. */
+  function feed(scan: StreamingScan, bytes: Buffer, sizes: readonly number[]): Promise<Array<{ key: string; message: string; valid: boolean }>> {
+    for (let at = 0, i = 0; at < bytes.length; i++) {
+      const size = sizes[i % sizes.length]!;
+      scan.push(bytes.subarray(at, at + size));
+      at += size;
+    }
+    return scan.finish();
+  }
+
+  const unique = (found: ReadonlyArray<{ message: string; valid: boolean }>) => [...new Set(found.map((f) => `${f.message} ${f.valid}`))].sort();
+
+  it('scans a body as it arrives, on the workers, and verifies what it finds', async () => {
+    // ~2.4 MB: three jobs, with signatures arrays cut by the chunk and job boundaries.
     const { bytes, expected } = signedPackument(1500);
-    assert.ok(bytes.length > 10 * 64 * 1024);
-    for (const size of [1, 2, 3]) {
-      const p = pool({ size });
-      for (const input of [bytes, sharedCopy(bytes)]) {
-        const found = await p.scan(input, 'pkg', SCAN_KEYS);
-        assert.deepEqual(found.map((f) => `${f.message} ${f.valid}`).sort(), [...expected].sort(), `${size} workers`);
-        assert.ok(found.every((f) => f.key === keys[0]!.publicKeyDerBase64));
-      }
+    assert.ok(bytes.length > 2 * 1024 * 1024);
+    for (const [size, sizes] of [[1, [65_536]], [2, [16_384, 1, 777, 100_000]], [3, [3 * 1024 * 1024]]] as const) {
+      const found = await feed(pool({ size }).streamScan('pkg', Promise.resolve(SCAN_KEYS), 256 * 1024)!, bytes, sizes);
+      assert.deepEqual(unique(found), [...expected].sort(), `${size} workers, chunks of ${sizes.join('/')}`);
+      assert.ok(found.every((f) => f.key === keys[0]!.publicKeyDerBase64));
+      // A signature read by two jobs (at a boundary) has one result.
+      assert.equal(new Set(found.map((f) => f.message)).size, unique(found).length);
     }
   });
 
-  it('scan finds nothing without workers, and nothing from a worker that fails or lies', async () => {
+  it('leaves a body under minBytes alone, and starts no worker for it', async () => {
+    const { bytes } = signedPackument(20);
+    const p = pool({ size: 2 });
+    assert.deepEqual(await feed(p.streamScan('pkg', Promise.resolve(SCAN_KEYS), bytes.length + 1)!, bytes, [1000]), []);
+    assert.equal(p.threads, 0);
+    assert.equal(unique(await feed(p.streamScan('pkg', Promise.resolve(SCAN_KEYS), bytes.length)!, bytes, [1000])).length, 20);
+  });
+
+  it('a scan finds nothing without keys or workers, or from a worker that fails or lies', async () => {
     const { bytes } = signedPackument(20);
     const closed = pool({ size: 1 });
     await closed.close();
-    assert.deepEqual(await closed.scan(bytes, 'pkg', SCAN_KEYS), []);
-    assert.deepEqual(await pool({ size: 1 }).scan(bytes, 'pkg', []), [], 'no keys');
+    assert.equal(closed.streamScan('pkg', Promise.resolve(SCAN_KEYS), 0), undefined);
+    assert.deepEqual(await feed(pool({ size: 1 }).streamScan('pkg', Promise.resolve([]), 0)!, bytes, [500]), [], 'no keys');
+    assert.deepEqual(await feed(pool({ size: 1 }).streamScan('pkg', Promise.reject(new Error('no keys today')), 0)!, bytes, [500]), [], 'keys failed');
     const errors: Error[] = [];
     const liar = workerScript(
       "import { parentPort } from 'node:worker_threads'; parentPort.on('message', (m) => parentPort.postMessage({ id: m.id, results: [true], found: [{ keyIndex: 7, message: 'x', sig: 'y' }] }));",
     );
-    assert.deepEqual(await pool({ size: 2, workerUrl: liar, onWorkerError: (err) => errors.push(err) }).scan(bytes, 'pkg', SCAN_KEYS), []);
+    assert.deepEqual(await feed(pool({ size: 2, workerUrl: liar, onWorkerError: (err) => errors.push(err) }).streamScan('pkg', Promise.resolve(SCAN_KEYS), 0)!, bytes, [500]), []);
     assert.match(errors[0]?.message ?? '', /malformed answer/);
     const crashing = workerScript("import { parentPort } from 'node:worker_threads'; parentPort.on('message', () => process.exit(3));");
-    assert.deepEqual(await pool({ size: 1, workerUrl: crashing }).scan(bytes, 'pkg', SCAN_KEYS), []);
+    assert.deepEqual(await feed(pool({ size: 1, workerUrl: crashing }).streamScan('pkg', Promise.resolve(SCAN_KEYS), 0)!, bytes, [500]), []);
   });
 
   it('does not keep the process alive when it is not closed', () => {
