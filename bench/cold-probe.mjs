@@ -2,7 +2,8 @@
 // The cold typescript request alone, in fresh servers: each run starts a countersign, serves
 // express and react, then times the first typescript request (full form) to its last byte, with
 // and without gzip. Quicker than `npm run bench` for A/B work on the cold path.
-// Usage: node cold-probe.mjs   (env: COUNTERSIGN_CLI, COUNTERSIGN_NODE_FLAGS ('' for none), RUNS=3)
+// Usage: node cold-probe.mjs   (env: COUNTERSIGN_CLI, COUNTERSIGN_NODE_FLAGS ('' for none), RUNS=3,
+//        UPSTREAM_MBPS: the fake upstream sends packuments at that many MB/s, as a distant registry)
 import { request } from 'node:http';
 import { flagsFromEnv, probeSetup } from './lib/probe.mjs';
 

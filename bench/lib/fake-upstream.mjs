@@ -36,8 +36,29 @@ const server = createServer((req, res) => {
     res.writeHead(304, { etag: packument.etag });
     return void res.end();
   }
+  if (PACED_BYTES_PER_MS > 0) return paced(res, packument);
   send(res, 200, packument.body, 'application/json', { etag: packument.etag });
 });
+
+// UPSTREAM_MBPS (megabytes per second): packument bodies are sent at that rate in 64 KB pieces,
+// as a distant registry would (registry.npmjs.org sends the 10 MB typescript packument in ~1 s).
+const PACED_BYTES_PER_MS = (Number(process.env.UPSTREAM_MBPS ?? 0) * 1e6) / 1000;
+
+function paced(res, { body, etag }) {
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length, etag });
+  const started = performance.now();
+  let sent = 0;
+  const next = () => {
+    const due = Math.min(body.length, Math.ceil((performance.now() - started) * PACED_BYTES_PER_MS) + 65536);
+    if (due > sent) {
+      res.write(body.subarray(sent, due));
+      sent = due;
+    }
+    if (sent >= body.length) return void res.end();
+    setTimeout(next, Math.max(1, (sent - 65536) / PACED_BYTES_PER_MS - (performance.now() - started)));
+  };
+  next();
+}
 server.keepAliveTimeout = 65_000;
 
 function send(res, status, body, type, extra = {}) {
