@@ -146,7 +146,7 @@ export interface ViewResult {
 interface Refreshed {
   readonly entry: Entry | undefined;
   readonly parsed: ParsedPackument | undefined;
-  /** Signatures the workers found in a new body and verified while it was parsed. */
+  /** Signatures the workers found in a new body and verified while it arrived and was parsed. */
   readonly scanned?: Promise<ScannedResult[]> | undefined;
   readonly staleBecause: CountersignError | undefined;
 }
@@ -322,15 +322,14 @@ export class PackumentService {
       } else if (fetched.status === 'ok') {
         // Checked before it replaces anything: a body that is not a packument is an upstream
         // failure (stale copy if there is one), never a cached entry that fails on every request.
-        const body = fetched.body;
         // Timed from the end of the body: what the scan still takes once everything has arrived.
         const bodyEnded = performance.now();
         scanned = scan?.finish().then((found) => {
           if (found.length > 0) metrics.verificationDuration.observe({ check: 'registry-signature' }, (performance.now() - bodyEnded) / 1000);
           return found;
         });
-        parsed = parsePackument(parseJson(body, name, upstreamName), name);
-        entry = { upstream: upstreamName, raw: new PackedBody(body), etag: fetched.etag, fetchedAt: this.#now(), signatures: entry?.signatures ?? new SignatureResults(), views: new Map() };
+        parsed = parsePackument(parseJson(fetched.body, name, upstreamName), name);
+        entry = { upstream: upstreamName, raw: new PackedBody(fetched.body), etag: fetched.etag, fetchedAt: this.#now(), signatures: entry?.signatures ?? new SignatureResults(), views: new Map() };
         metrics.cacheRequests.inc({ cache: 'packument', result: 'miss' });
       } else {
         entry = { upstream: upstreamName, raw: undefined, etag: undefined, fetchedAt: this.#now(), signatures: new SignatureResults(), views: new Map() };
@@ -358,10 +357,10 @@ export class PackumentService {
   ): Promise<{ view: LazyView; validUntil: number }> {
     const { metrics, epochs, origins } = this.#deps;
     const tarballUrl = tarballUrlFor(name, base);
-    // The workers verify (the signatures they found in a large body since it arrived, then any
-    // the parsed document needs that they missed); this thread pre-serializes the versions of the
-    // form the request wants meanwhile (phase 1 of the render does not depend on decisions).
-    // Planned here, while the workers verify: what follows the verification runs on one thread.
+    // The workers verify (the signatures they found in a large body as it arrived, then any the
+    // parsed document needs that they missed). Meanwhile this thread plans each version's
+    // signature verdict and pre-serializes the versions of the form the request wants (phase 1 of
+    // the render does not depend on decisions): what follows the verification runs on one thread.
     const plans = new Map<VersionFacts, SignaturePlan>();
     for (const facts of parsed.facts.values()) plans.set(facts, signaturePlan(facts, keys));
     const verifying = this.#verifySignatures(plans, entry.signatures, scanned);

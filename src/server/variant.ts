@@ -19,8 +19,8 @@ export class Variant {
   #gzip: Buffer | undefined;
   #gzipping: Promise<Buffer> | undefined;
 
-  constructor(body: Buffer | string, tag: string, contentType: string) {
-    this.identity = typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+  constructor(body: Buffer, tag: string, contentType: string) {
+    this.identity = body;
     this.etag = `"${tag}"`;
     this.gzipEtag = `"${tag}-gz"`;
     this.contentType = contentType;

@@ -41,7 +41,6 @@ export function keyCountsAt(key: RegistryKey, publishedAt: number | undefined): 
 
 /** What a version's signature verdict needs: nothing more (the verdict), or these verifications. */
 export type SignaturePlan = { readonly verdict: SignatureVerdict } | { readonly tasks: readonly SignatureTask[]; readonly source: string };
-type Plan = SignaturePlan;
 
 function expiredDetail(expired: readonly RegistryKey[], facts: VersionFacts): string {
   const keys = expired.map((key) => `${key.keyid} (expired ${key.expires})`).join(', ');
@@ -66,10 +65,6 @@ function byKeyidOf(keys: RegistryKeySet): ReadonlyMap<string, RegistryKey> {
  * Computed once per version by callers that need both the tasks and the verdict.
  */
 export function signaturePlan(facts: VersionFacts, keys: RegistryKeySet | undefined): SignaturePlan {
-  return plan(facts, keys);
-}
-
-function plan(facts: VersionFacts, keys: RegistryKeySet | undefined): Plan {
   const id = `${facts.name}@${facts.version}`;
   if (keys === undefined || keys.keys.length === 0) {
     return { verdict: { status: 'no-keys', detail: `the registry signing keys are unavailable, so the signature of ${id} cannot be checked` } };
@@ -101,12 +96,12 @@ function plan(facts: VersionFacts, keys: RegistryKeySet | undefined): Plan {
 
 /** The verifications `registrySignatureVerdict` will ask `isValid` about (empty when none are needed). */
 export function registrySignatureTasks(facts: VersionFacts, keys: RegistryKeySet | undefined): SignatureTask[] {
-  const p = plan(facts, keys);
+  const p = signaturePlan(facts, keys);
   return 'tasks' in p ? [...p.tasks] : [];
 }
 
 export function registrySignatureVerdict(facts: VersionFacts, keys: RegistryKeySet | undefined, isValid: IsSignatureValid): SignatureVerdict {
-  return verdictFromPlan(plan(facts, keys), facts, isValid);
+  return verdictFromPlan(signaturePlan(facts, keys), facts, isValid);
 }
 
 /** The verdict for `facts` from its plan (`signaturePlan(facts, keys)`), asking `isValid` about each task. */

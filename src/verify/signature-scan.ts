@@ -1,6 +1,6 @@
 /**
  * Finds the registry signatures in the raw bytes of a packument without parsing it, so that the
- * signature workers can verify them while the main thread is still in `JSON.parse`.
+ * signature workers can verify them while the body downloads and the main thread parses it.
  *
  * It is a guess, and only ever used as one: each find is the triple (key, message, signature) as
  * the bytes seem to say, and its result is kept under that exact triple. The verdicts are computed
