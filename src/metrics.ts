@@ -169,7 +169,7 @@ export class Metrics {
 
   readonly cacheRequests = new HotMetric({
     name: 'countersign_cache_requests_total',
-    help: 'Cache lookups by cache (packument, tarball-memory, tarball-disk) and result (hit, miss, stale, revalidated).',
+    help: 'Cache lookups by cache (packument, tarball-memory, tarball-disk, signature-ledger) and result (hit, miss, stale, revalidated).',
     labelNames: ['cache', 'result'] as const,
     registers: [this.registry],
   });

@@ -17,8 +17,8 @@ export async function imageNodeFlags() {
 }
 
 /**
- * Starts the fake upstream; `countersign()` then starts a fresh countersign (empty data dir) from
- * `cli` with `flags`, and `close()` stops everything.
+ * Starts the fake upstream; `countersign()` then starts a fresh countersign (empty data dir, or
+ * the `dataDir` of an earlier one) from `cli` with `flags`, and `close()` stops everything.
  */
 export async function probeSetup({ cli = join(root, 'dist', 'src', 'cli', 'main.js'), flags, extraYaml = '' } = {}) {
   const nodeFlags = flags ?? (await imageNodeFlags());
@@ -33,15 +33,16 @@ export async function probeSetup({ cli = join(root, 'dist', 'src', 'cli', 'main.
   return {
     work,
     nodeFlags,
-    async countersign() {
+    async countersign({ dataDir } = {}) {
       const port = await freePort();
+      const data = dataDir ?? (await mkdtemp(join(work, 'data-')));
       const proc = await startNode('countersign', [...nodeFlags, cli, 'serve', '--config', config], {
-        env: { COUNTERSIGN_PORT: String(port), COUNTERSIGN_DATA_DIR: await mkdtemp(join(work, 'data-')) },
+        env: { COUNTERSIGN_PORT: String(port), COUNTERSIGN_DATA_DIR: data },
         logFile: '/dev/null',
       });
       running.push(proc);
       await waitForHttp(`http://127.0.0.1:${port}/-/readyz`);
-      return { pid: proc.pid, url: `http://127.0.0.1:${port}/`, stop: () => proc.stop() };
+      return { pid: proc.pid, url: `http://127.0.0.1:${port}/`, dataDir: data, stop: () => proc.stop() };
     },
     async close() {
       await Promise.allSettled([...running.map((p) => p.stop()), upstream.stop()]);

@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { join } from 'node:path';
 import express from 'express';
 import { TamperRecords } from '../cache/tamper-records.js';
+import { SignatureLedger } from '../cache/signature-ledger.js';
 import { TarballStore } from '../cache/tarball-store.js';
 import type { Config } from '../config/types.js';
 import { CountersignError, toCountersignError } from '../errors.js';
@@ -93,13 +94,14 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, t
   const keys = await RegistryKeys.open(client, config.upstreams.values(), (message, fields) => logger.warn(fields, message));
   const pool = new SignaturePool({ onWorkerError: (err) => logger.error({ err }, 'signature worker failed; verifying inline') });
   const store = await TarballStore.open(join(config.server.dataDir, 'tarballs'), config.tarballs.diskCacheBytes);
+  const ledger = SignatureLedger.open(join(config.server.dataDir, 'signatures.db'), { onError: (message, err) => logger.warn({ err }, message) });
   const tamper = new TamperRecords();
   const epochs: DecisionEpochs = {
     epochFor: (name) => `${trust.epochFor(name)}.${tamper.epochFor(name)}`,
     isTampered: (facts) => tamper.has(facts),
   };
   const origins = new TarballOrigins(client, config.policy);
-  const packuments = new PackumentService({ config, client, keys, pool, metrics, epochs, origins, evidence: (name) => trust.evidence(name), ...(options.now ? { now: options.now } : {}) });
+  const packuments = new PackumentService({ config, client, keys, pool, metrics, epochs, origins, ledger, evidence: (name) => trust.evidence(name), ...(options.now ? { now: options.now } : {}) });
   const tarballs = new TarballService({ config, client, store, metrics, tamper, origins, onTampered: (facts) => packuments.invalidate(facts.name) });
   const fast = new FastScopeProxy(config);
   const passthrough = new PublicPassthrough(config);
@@ -288,6 +290,7 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, t
         // Upstream requests with no client left (a packument being fetched) get what remains of
         // the grace, then are aborted: shutdown is bounded by shutdownGrace, not by upstream timeouts.
         await Promise.all([client.close(Math.max(0, deadline - Date.now())), pool.close()]);
+        ledger?.close();
         trust.close();
       })();
       return closing;

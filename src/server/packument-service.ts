@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { PackedBody } from '../cache/packed-body.js';
+import { ledgerDigest, type SignatureLedger } from '../cache/signature-ledger.js';
 import { SingleFlight } from '../cache/single-flight.js';
 import type { Config, UpstreamConfig } from '../config/types.js';
 import { CountersignError, isCountersignError } from '../errors.js';
@@ -174,6 +175,8 @@ export interface PackumentServiceDeps {
   readonly now?: () => number;
   /** What the trust store knows about a package (audits, publisher signatures, keys, exemptions). */
   readonly evidence?: (name: string) => PackageEvidence;
+  /** Signatures verified before, kept on disk across restarts. */
+  readonly ledger?: SignatureLedger | undefined;
 }
 
 /**
@@ -310,7 +313,8 @@ export class PackumentService {
       let scanned: Promise<ScannedResult[]> | undefined;
       // Wanted by the scan as soon as the body starts arriving; usually long cached by then.
       const keys = this.#deps.keys.keysFor(upstream).then((set) => set?.keys ?? [], () => []);
-      const scan = this.#deps.pool.streamScan(name, keys, SCAN_MIN_BYTES);
+      // A package the ledger knows has (nearly) nothing left to verify: no scan, only lookups.
+      const scan = this.#deps.ledger?.knows(ledgerPackage(upstreamName, name)) ? undefined : this.#deps.pool.streamScan(name, keys, SCAN_MIN_BYTES);
       const fetched = await fetchPackument(this.#deps.client, upstreamName, name, {
         etag: entry?.raw !== undefined ? entry.etag : undefined,
         maxBytes: config.packuments.maxSizeBytes,
@@ -363,7 +367,7 @@ export class PackumentService {
     // the render does not depend on decisions): what follows the verification runs on one thread.
     const plans = new Map<VersionFacts, SignaturePlan>();
     for (const facts of parsed.facts.values()) plans.set(facts, signaturePlan(facts, keys));
-    const verifying = this.#verifySignatures(plans, entry.signatures, scanned);
+    const verifying = this.#verifySignatures(ledgerPackage(entry.upstream, name), plans, entry.signatures, scanned);
     let prepared;
     try {
       prepared = form === undefined ? undefined : prepareRender(parsed, tarballUrl, [form]);
@@ -439,11 +443,16 @@ export class PackumentService {
     return { view, validUntil };
   }
 
-  async #verifySignatures(plans: ReadonlyMap<VersionFacts, SignaturePlan>, results: SignatureResults, scanned: Promise<ScannedResult[]> | undefined): Promise<void> {
+  async #verifySignatures(pkg: string, plans: ReadonlyMap<VersionFacts, SignaturePlan>, results: SignatureResults, scanned: Promise<ScannedResult[]> | undefined): Promise<void> {
+    const { ledger } = this.#deps;
     const all: SignatureTask[] = [];
     for (const p of plans.values()) if ('tasks' in p) for (const task of p.tasks) all.push(task);
-    if (scanned !== undefined) for (const r of await scanned) results.set(r.key, r.message, r.sig, r.valid);
-    const todo = all.filter((task) => !results.has(task.key.key, task.message, task.sig));
+    const found = scanned === undefined ? [] : await scanned;
+    for (const r of found) results.set(r.key, r.message, r.sig, r.valid);
+    const missing = all.filter((task) => !results.has(task.key.key, task.message, task.sig));
+    // Worth writing down unless every result was already in memory (and so recorded before).
+    const learned = found.length > 0 || missing.length > 0;
+    const todo = ledger === undefined ? missing : this.#fromLedger(ledger, pkg, missing, results);
     if (todo.length > 0) {
       const started = performance.now();
       const valid = await this.#deps.pool.verifyMany(todo.map(toP256Task));
@@ -452,7 +461,29 @@ export class PackumentService {
     }
     // Results for versions that left the packument are dropped, so what is kept stays bounded by it.
     if (results.size > all.length * 2 + 64) results.retainOnly(all.map((t) => ({ key: t.key.key, message: t.message, sig: t.sig })));
+    if (ledger !== undefined && learned) {
+      ledger.recordSoon(pkg, all.filter((t) => results.get(t.key.key, t.message, t.sig) === true).map((t) => ({ key: t.key.key, message: t.message, sig: t.sig })));
+    }
   }
+
+  /** Takes the signatures of `tasks` that the ledger knows as valid into `results`; returns the others. */
+  #fromLedger(ledger: SignatureLedger, pkg: string, tasks: readonly SignatureTask[], results: SignatureResults): SignatureTask[] {
+    if (tasks.length === 0) return [];
+    const known = ledger.validFor(pkg);
+    const left: SignatureTask[] = [];
+    for (const task of tasks) {
+      if (known.size > 0 && known.has(ledgerDigest(task.key.key, task.message, task.sig))) results.set(task.key.key, task.message, task.sig, true);
+      else left.push(task);
+    }
+    if (left.length < tasks.length) this.#deps.metrics.cacheRequests.inc({ cache: 'signature-ledger', result: 'hit' }, tasks.length - left.length);
+    if (left.length > 0) this.#deps.metrics.cacheRequests.inc({ cache: 'signature-ledger', result: 'miss' }, left.length);
+    return left;
+  }
+}
+
+/** A package's name in the signature ledger: upstream names have no spaces, package names neither. */
+function ledgerPackage(upstream: string, name: string): string {
+  return `${upstream} ${name}`;
 }
 
 function tarballUrlFor(name: string, base: string): TarballUrl {
