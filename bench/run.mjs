@@ -99,9 +99,9 @@ rules:
 `,
 );
 
-async function startCountersign(label, build = cli, extraEnv = {}, flags = NODE_FLAGS) {
+async function startCountersign(label, build = cli, extraEnv = {}, flags = NODE_FLAGS, dataDir = undefined) {
   const port = await freePort();
-  const dataDir = await mkdtemp(join(work, `${label}-data-`));
+  dataDir ??= await mkdtemp(join(work, `${label}-data-`));
   const args = [...flags];
   if (CPU_PROF) args.push('--cpu-prof', `--cpu-prof-dir=${join(runDir, 'profiles')}`);
   args.push(build, 'serve', '--config', countersignConfig);
@@ -112,6 +112,7 @@ async function startCountersign(label, build = cli, extraEnv = {}, flags = NODE_
   children.push(proc);
   await waitForHttp(`http://127.0.0.1:${port}/-/readyz`);
   proc.url = `http://127.0.0.1:${port}/`;
+  proc.dataDir = dataDir;
   return proc;
 }
 
@@ -154,6 +155,7 @@ log: { type: stdout, format: json, level: http }
   children.push(proc);
   await waitForHttp(`http://127.0.0.1:${port}/-/ping`);
   proc.url = `http://127.0.0.1:${port}/`;
+  proc.dataDir = dataDir;
   return proc;
 }
 
@@ -267,7 +269,7 @@ try {
     const warmUpOthers = async (url) => {
       for (const name of ['express', 'react']) await timedGet(`${url}${name}`, { accept: 'application/json' });
     };
-    const samples = { countersignFresh: [], countersignRunning: [], verdaccioRunning: [] };
+    const samples = { countersignFresh: [], countersignRunning: [], countersignRestarted: [], verdaccioRunning: [] };
     if (B) Object.assign(samples, { bFresh: [], bRunning: [] });
     const peaks = [];
     const coldCountersign = async (i, b, fresh, running) => {
@@ -276,6 +278,14 @@ try {
       fresh.push((await timedGet(`${first.url}typescript`, { accept: 'application/json' })).ms);
       if (!b) peaks.push((await memoryOf(first.pid)).peakMB);
       await stop(first);
+      if (!b) {
+        // The same data dir: the signatures verified above are in its signature ledger.
+        const restarted = await startCountersign(`${label}-cold-${i}r`, cli, {}, NODE_FLAGS, first.dataDir);
+        await warmUpOthers(restarted.url);
+        samples.countersignRestarted.push((await timedGet(`${restarted.url}typescript`, { accept: 'application/json' })).ms);
+        peaks.push((await memoryOf(restarted.pid)).peakMB);
+        await stop(restarted);
+      }
       const second = await startCountersign(`${label}-cold-${i}b`, b ? B.cli : cli, b ? B.env : {}, b ? B.flags : NODE_FLAGS);
       await warmUpOthers(second.url);
       running.push((await timedGet(`${second.url}typescript`, { accept: 'application/json' })).ms);
