@@ -38,15 +38,18 @@ export function assertPackageName(name: string): NameParts {
 }
 
 /**
- * `major.minor.patch` of at most 15 digits each, without leading zeros: canonical semver with
- * every number below Number.MAX_SAFE_INTEGER. Most versions are this; semver's parser is ~5×
- * slower and runs for the rest (3,500 versions per cold typescript packument).
+ * `major.minor.patch` of at most 15 digits each, without leading zeros, then an optional
+ * prerelease (dot-separated identifiers: a number without leading zeros, or letters, digits and
+ * `-` with at least one non-digit): canonical semver with every number below
+ * Number.MAX_SAFE_INTEGER and no build metadata, which is exactly what `semver.valid(v) === v`
+ * accepts within these bounds. Nearly every version is this; semver's parser is ~5× slower and
+ * runs for the rest (3,478 versions per cold typescript packument, 95% of them prereleases).
  */
-const PLAIN_VERSION_RE = /^(?:0|[1-9]\d{0,14})\.(?:0|[1-9]\d{0,14})\.(?:0|[1-9]\d{0,14})$/;
+const CANONICAL_VERSION_RE = /^(?:0|[1-9]\d{0,14})\.(?:0|[1-9]\d{0,14})\.(?:0|[1-9]\d{0,14})(?:-(?:0|[1-9]\d*|\d*[A-Za-z-][A-Za-z0-9-]*)(?:\.(?:0|[1-9]\d*|\d*[A-Za-z-][A-Za-z0-9-]*))*)?$/;
 
 /** True for an exact semver version that is safe to put in a URL or a file name. */
 export function isValidVersion(version: string): boolean {
-  return version.length <= MAX_VERSION_LENGTH && (PLAIN_VERSION_RE.test(version) || semver.valid(version) === version);
+  return version.length <= MAX_VERSION_LENGTH && (CANONICAL_VERSION_RE.test(version) || semver.valid(version) === version);
 }
 
 /** The canonical tarball file name that countersign serves: `<unscoped>-<version>.tgz`. */
