@@ -3,8 +3,12 @@
 // express and react, then times the first typescript request (full form) to its last byte, with
 // and without gzip; then restarts it on the same data dir (the signature ledger kept) and times
 // the first request again ("restarted"). Quicker than `npm run bench` for A/B work on the cold path.
+// Also prints the CPU each identity and restarted request cost (from /proc, in 10 ms ticks): the
+// main thread's, and that of every other thread (signature workers, V8's GC and compiler threads,
+// libuv's pool); their sum over the cores is the least time the request can take.
 // Usage: node cold-probe.mjs   (env: COUNTERSIGN_CLI, COUNTERSIGN_NODE_FLAGS ('' for none), RUNS=3,
 //        UPSTREAM_MBPS: the fake upstream sends packuments at that many MB/s, as a distant registry)
+import { readdir, readFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { flagsFromEnv, probeSetup } from './lib/probe.mjs';
 
@@ -19,23 +23,51 @@ function timedGet(url, gzip) {
   });
 }
 
+const TICK_MS = 10; // USER_HZ = 100 on Linux
+
+/** CPU ms so far of the main thread and of all the other threads of `pid`. */
+async function threadCpu(pid) {
+  const cpu = { main: 0, others: 0 };
+  for (const tid of await readdir(`/proc/${pid}/task`)) {
+    const stat = await readFile(`/proc/${pid}/task/${tid}/stat`, 'utf8').catch(() => undefined);
+    if (stat === undefined) continue; // the thread ended meanwhile
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    cpu[tid === String(pid) ? 'main' : 'others'] += (Number(fields[11]) + Number(fields[12])) * TICK_MS;
+  }
+  return cpu;
+}
+
+/** The typescript request's time, and the CPU it cost (counted until the process is quiet again). */
+async function timedColdRequest(cs, gzip) {
+  const before = await threadCpu(cs.pid);
+  const ms = Math.round(await timedGet(`${cs.url}typescript`, gzip));
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const after = await threadCpu(cs.pid);
+  return { ms, cpu: `${after.main - before.main}+${after.others - before.others}` };
+}
+
 const setup = await probeSetup({ cli: process.env.COUNTERSIGN_CLI, flags: flagsFromEnv(process.env.COUNTERSIGN_NODE_FLAGS) });
 try {
   const ms = { gzip: [], identity: [], restarted: [] };
+  const cpuMs = { identity: [], restarted: [] };
   for (let i = 0; i < Number(process.env.RUNS ?? 3); i++) {
     for (const encoding of ['gzip', 'identity']) {
       const cs = await setup.countersign();
       for (const name of ['express', 'react']) await timedGet(`${cs.url}${name}`, encoding === 'gzip');
-      ms[encoding].push(Math.round(await timedGet(`${cs.url}typescript`, encoding === 'gzip')));
+      const cold = await timedColdRequest(cs, encoding === 'gzip');
+      ms[encoding].push(cold.ms);
       await cs.stop();
       if (encoding === 'gzip') continue;
+      cpuMs.identity.push(cold.cpu);
       const again = await setup.countersign({ dataDir: cs.dataDir });
       for (const name of ['express', 'react']) await timedGet(`${again.url}${name}`, false);
-      ms.restarted.push(Math.round(await timedGet(`${again.url}typescript`, false)));
+      const restarted = await timedColdRequest(again, false);
+      ms.restarted.push(restarted.ms);
+      cpuMs.restarted.push(restarted.cpu);
       await again.stop();
     }
   }
-  console.log(JSON.stringify({ flags: setup.nodeFlags.join(' '), ...ms }));
+  console.log(JSON.stringify({ flags: setup.nodeFlags.join(' '), ...ms, 'cpuMs (main+others)': cpuMs }));
 } finally {
   await setup.close();
 }
