@@ -155,7 +155,6 @@ log: { type: stdout, format: json, level: http }
   children.push(proc);
   await waitForHttp(`http://127.0.0.1:${port}/-/ping`);
   proc.url = `http://127.0.0.1:${port}/`;
-  proc.dataDir = dataDir;
   return proc;
 }
 

@@ -131,12 +131,6 @@ export class SignatureLedger {
     }, undefined);
   }
 
-  /** Strictly increasing, so that the order of use survives several records in one millisecond. */
-  #stamp(): number {
-    this.#lastStamp = Math.max(this.#now(), this.#lastStamp + 1);
-    return this.#lastStamp;
-  }
-
   /** `record`, a moment later (the latest call per package wins); `flush` and `close` write at once. */
   recordSoon(pkg: string, valid: readonly SignedMessage[]): void {
     if (this.#failed) return;
@@ -162,6 +156,12 @@ export class SignatureLedger {
     if (!this.#db.open) return;
     this.flush();
     this.#db.close();
+  }
+
+  /** Strictly increasing, so that the order of use survives several records in one millisecond. */
+  #stamp(): number {
+    this.#lastStamp = Math.max(this.#now(), this.#lastStamp + 1);
+    return this.#lastStamp;
   }
 
   #guard<T>(work: () => T, otherwise: T): T {
