@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -79,6 +79,21 @@ describe('signature ledger across a restart', () => {
       assert.equal(metric(text, 'countersign_cache_requests_total{cache="signature-ledger",result="miss"}'), 2);
     } finally {
       await cs.close();
+    }
+  });
+
+  it('a ledger that cannot be opened leaves the server serving, and says so', async () => {
+    const elsewhere = mkdtempSync(join(tmpdir(), 'cs-ledger-blocked-'));
+    mkdirSync(join(elsewhere, 'signatures.db')); // a directory where the file should be
+    const cs = await startCountersign({ yaml: verifyConfig(upstream.url), dataDir: elsewhere });
+    try {
+      const now = await served(cs.url);
+      assert.equal(now.has('1.0.5'), false);
+      assert.equal(now.size, 300);
+      assert.ok(cs.logs.some((line) => line['level'] === 'warn' && /signatures\.db cannot be opened/.test(String(line['msg']))), 'a warning in the log');
+    } finally {
+      await cs.close();
+      rmSync(elsewhere, { recursive: true, force: true });
     }
   });
 
