@@ -21,7 +21,7 @@ import { fetchPackument, packumentPath } from '../upstream/packument.js';
 import { signaturePlan, toP256Task, verdictFromPlan, type SignaturePlan, type SignatureTask } from '../verify/registry-signature.js';
 import type { SignaturePool } from '../verify/signature-pool.js';
 import type { ScannedResult } from '../verify/streaming-scan.js';
-import { SignatureResults } from '../verify/signature-results.js';
+import { SignatureResults, type SignedMessage } from '../verify/signature-results.js';
 import type { RegistryKeySet, SignatureVerdict } from '../verify/types.js';
 import type { TarballOrigins } from './tarball-origin.js';
 import { DecisionTable, decisionInputs, type DecisionInputs } from './decision-table.js';
@@ -460,10 +460,8 @@ export class PackumentService {
       todo.forEach((task, i) => results.set(task.key.key, task.message, task.sig, valid[i] === true));
     }
     // Results for versions that left the packument are dropped, so what is kept stays bounded by it.
-    if (results.size > all.length * 2 + 64) results.retainOnly(all.map((t) => ({ key: t.key.key, message: t.message, sig: t.sig })));
-    if (ledger !== undefined && learned) {
-      ledger.recordSoon(pkg, all.filter((t) => results.get(t.key.key, t.message, t.sig) === true).map((t) => ({ key: t.key.key, message: t.message, sig: t.sig })));
-    }
+    if (results.size > all.length * 2 + 64) results.retainOnly(all.map(signedMessage));
+    if (ledger !== undefined && learned) ledger.recordSoon(pkg, all.filter((t) => results.get(t.key.key, t.message, t.sig) === true).map(signedMessage));
   }
 
   /** Takes the signatures of `tasks` that the ledger knows as valid into `results`; returns the others. */
@@ -479,6 +477,11 @@ export class PackumentService {
     if (left.length > 0) this.#deps.metrics.cacheRequests.inc({ cache: 'signature-ledger', result: 'miss' }, left.length);
     return left;
   }
+}
+
+/** The key material, message and signature of a verification, as results are kept under them. */
+function signedMessage(task: SignatureTask): SignedMessage {
+  return { key: task.key.key, message: task.message, sig: task.sig };
 }
 
 /** A package's name in the signature ledger: upstream names have no spaces, package names neither. */
