@@ -186,6 +186,19 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /** Where the count of dropped log lines comes from: the server's stdout (see bufferedStdout). */
+  droppedLogLines: () => number = () => 0;
+
+  readonly logLinesDropped: Counter = new Counter({
+    name: 'countersign_log_lines_dropped_total',
+    help: 'Log lines dropped because stdout did not take them (a stalled log collector) while 16 MiB already waited.',
+    registers: [this.registry],
+    collect: () => {
+      this.logLinesDropped.reset();
+      this.logLinesDropped.inc(this.droppedLogLines());
+    },
+  });
+
   readonly buildInfo = new Gauge({
     name: 'countersign_build_info',
     help: 'Always 1; labels carry the version and the policy hash.',

@@ -16,8 +16,9 @@ export async function serve(argv: string[]): Promise<number> {
   const { values } = parseCommandArgs('serve', argv, { config: { type: 'string', short: 'c' } });
   const config = loadConfig({ file: values.config });
   const adminToken = adminTokenFrom(process.env);
-  const logger = createLogger(config.log.level, bufferedStdout());
-  const app = await createApp(config, { logger, ...(adminToken !== undefined ? { adminToken } : {}) });
+  const stdout = bufferedStdout();
+  const logger = createLogger(config.log.level, stdout);
+  const app = await createApp(config, { logger, droppedLogLines: () => stdout.droppedLines, ...(adminToken !== undefined ? { adminToken } : {}) });
   const url = await app.listen();
   logger.info({ url, config: config.source, dataDir: config.server.dataDir, policy: config.policy.hash, upstreams: [...config.upstreams.keys()] }, `countersign listening on ${url}`);
 

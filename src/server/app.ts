@@ -31,6 +31,8 @@ export interface AppOptions {
   readonly now?: () => number;
   /** COUNTERSIGN_ADMIN_TOKEN (checked by adminTokenFrom); undefined = no admin API. */
   readonly adminToken?: string;
+  /** How many log lines the log's destination dropped so far (bufferedStdout's count). */
+  readonly droppedLogLines?: () => number;
 }
 
 export interface AppServices {
@@ -74,6 +76,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
   const { logger } = options;
   const metrics = new Metrics();
   metrics.buildInfo.set({ version: VERSION, policy: config.policy.hash }, 1);
+  if (options.droppedLogLines) metrics.droppedLogLines = options.droppedLogLines;
   const now = options.now ?? Date.now;
   // First: a corrupt trust store stops start-up before anything else is opened or bound.
   const trust = new TrustRuntime({ config, logger, metrics, now });

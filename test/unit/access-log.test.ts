@@ -20,6 +20,11 @@ const cases: AccessFields[] = [
   { id: 'r1', method: 'GET', url: '/vary', status: 200, ms: 0.3, route: 'packument', mode: 'verify', cache: 'hit', code: undefined, error: undefined },
   { id: 'abc:1.2', method: 'HEAD', url: '/a"b\\c\u2028d?x=é', status: 404, ms: 12, route: 'other', mode: 'local', cache: undefined, code: 'ECS_NOT_FOUND', error: 'no "such" thing\nhere' },
   { id: 'r2', method: undefined, url: undefined, status: 499, ms: 1500.5, route: 'tarball', mode: 'verify', cache: 'stale', code: 'ECS_X', error: 'x' },
+  // Every ASCII character, each on its own and all together: plain text is quoted as it is, the rest escaped.
+  ...Array.from({ length: 129 }, (_, c): AccessFields => {
+    const text = c === 128 ? String.fromCharCode(...Array.from({ length: 128 }, (_, i) => i)) : `/a${String.fromCharCode(c)}b`;
+    return { id: 'r3', method: 'GET', url: text, status: 400, ms: 0, route: 'other', mode: 'local', cache: undefined, code: 'ECS_BAD_PATH', error: text };
+  }),
 ];
 
 test('the access line is the line pino would write for the same fields', async () => {
@@ -79,4 +84,22 @@ test('the hot-path metrics are exported exactly as prom-client would export them
     assert.ok(section(ours, name)?.includes(`${name}`), name);
     assert.equal(section(ours, name), section(await reference.metrics(), name), name);
   }
+
+  // After a reset, counting starts again from nothing, as with prom-client.
+  metrics.registry.resetMetrics();
+  reference.resetMetrics();
+  metrics.cacheRequests.inc({ cache: 'tarball-disk', result: 'miss' }, 2);
+  counter.inc({ cache: 'tarball-disk', result: 'miss' }, 2);
+  const name = 'countersign_cache_requests_total';
+  assert.equal(section(await metrics.registry.metrics(), name), section(await reference.metrics(), name));
+  assert.throws(() => metrics.requestDuration.observe({ route: 'x', mode: 'y', status: 200 as unknown as string }, 1), /label status must be a string/);
+});
+
+test('the dropped log lines are read from the log destination at each scrape', async () => {
+  const metrics = new Metrics();
+  let dropped = 0;
+  metrics.droppedLogLines = () => dropped;
+  assert.match(await metrics.registry.metrics(), /^countersign_log_lines_dropped_total 0$/m);
+  dropped = 240;
+  assert.match(await metrics.registry.metrics(), /^countersign_log_lines_dropped_total 240$/m);
 });

@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { describe, it } from 'node:test';
+
+const LOG_MODULE = new URL('../../src/log.js', import.meta.url).href;
+
+/** Runs `body` in a child process with `out = bufferedStdout()`, `logger` on it and `line(i)`, a ~220-byte JSON line. */
+function child(body: string) {
+  const script = [
+    `import { bufferedStdout, createLogger } from ${JSON.stringify(LOG_MODULE)};`,
+    'const out = bufferedStdout();',
+    "const logger = createLogger('info', out);",
+    "const pad = 'x'.repeat(200);",
+    `const line = (i) => '{"n":' + i + ',"pad":"' + pad + '"}\\n';`,
+    body,
+  ].join('\n');
+  const proc = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  proc.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  const exited = once(proc, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  return { proc, exited, stderr: () => stderr };
+}
+
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  let text = '';
+  for await (const chunk of stream) text += String(chunk);
+  return text;
+}
+
+describe('server stdout (batched log lines)', () => {
+  for (const [how, ending] of [
+    ['the event loop drains', ''],
+    ['process.exit() is called', 'process.exit(3);'],
+    ['an error is thrown', "throw new Error('boom');"],
+  ] as const) {
+    it(`writes every line, in order, when ${how}`, async () => {
+      // 1,000 lines: several 64 K batches and a partial one that only the exit path hands over.
+      const { proc, exited } = child(`for (let i = 0; i < 1000; i++) out.write(line(i));\nlogger.info('last');\n${ending}`);
+      const [text] = await Promise.all([readAll(proc.stdout), exited]);
+      const lines = text.trim().split('\n');
+      assert.equal(lines.length, 1001);
+      lines.slice(0, 1000).forEach((l, i) => assert.equal((JSON.parse(l) as { n: number }).n, i));
+      assert.equal((JSON.parse(lines[1000]!) as { msg: string }).msg, 'last');
+    });
+  }
+
+  it('drops and counts batches a stalled reader has not taken, beyond 16 MiB, and holds no more', async () => {
+    // Nobody reads stdout until the child says how many lines it dropped: 400,000 lines of ~220
+    // bytes (88 MB) cannot all wait.
+    const { proc, exited, stderr } = child(`
+      const before = process.memoryUsage().rss;
+      for (let i = 0; i < 400000; i++) out.write(line(i));
+      setTimeout(() => process.stderr.write(JSON.stringify({ dropped: out.droppedLines, grew: process.memoryUsage().rss - before }) + '\\n'), 200);
+    `);
+    proc.stdout.pause();
+    while (!stderr().includes('\n')) await new Promise((resolve) => setTimeout(resolve, 20));
+    const report = JSON.parse(stderr().split('\n')[0]!) as { dropped: number; grew: number };
+    assert.ok(report.dropped > 0, 'lines were dropped');
+    assert.ok(report.grew < 64 * 1024 * 1024, `the process grew by ${report.grew} bytes while 88 MB of lines were written`);
+    const [text] = await Promise.all([readAll(proc.stdout), exited]);
+    const written = text.split('\n').filter(Boolean);
+    assert.equal(written.length + report.dropped, 400_000, 'every line was either written or counted as dropped');
+    // What was written is whole lines, in order (batches are dropped whole).
+    let last = -1;
+    for (const l of written) {
+      const n = (JSON.parse(l) as { n: number }).n;
+      assert.ok(n > last);
+      last = n;
+    }
+  });
+});
