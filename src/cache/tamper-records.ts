@@ -9,6 +9,7 @@ import type { VersionFacts } from '../registry/types.js';
 export class TamperRecords {
   readonly #records = new LRUCache<string, number>({ max: 10_000 });
   readonly #epochs = new Map<string, number>();
+  #changes = 0;
 
   static key(facts: Pick<VersionFacts, 'name' | 'version' | 'integrity'>): string {
     return `${facts.name}@${facts.version}:${facts.integrity ?? ''}`;
@@ -17,6 +18,7 @@ export class TamperRecords {
   record(facts: Pick<VersionFacts, 'name' | 'version' | 'integrity'>, at = Date.now()): void {
     this.#records.set(TamperRecords.key(facts), at);
     this.#epochs.set(facts.name, (this.#epochs.get(facts.name) ?? 0) + 1);
+    this.#changes++;
   }
 
   has(facts: Pick<VersionFacts, 'name' | 'version' | 'integrity'>): boolean {
@@ -26,5 +28,10 @@ export class TamperRecords {
   /** Changes each time a record is added for `name`; part of the decision cache key. */
   epochFor(name: string): number {
     return this.#epochs.get(name) ?? 0;
+  }
+
+  /** Records added so far: grows whenever any epochFor changes. */
+  get changes(): number {
+    return this.#changes;
   }
 }

@@ -101,6 +101,8 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, t
   const tamper = new TamperRecords();
   const epochs: DecisionEpochs = {
     epochFor: (name) => `${trust.epochFor(name)}.${tamper.epochFor(name)}`,
+    // Each term only grows, so the sum moves whenever either does.
+    generation: () => trust.changes + tamper.changes,
     isTampered: (facts) => tamper.has(facts),
   };
   const origins = new TarballOrigins(client, config.policy);

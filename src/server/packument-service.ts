@@ -44,6 +44,8 @@ const NOT_FOUND_TTL_MS = 30_000;
 export interface DecisionEpochs {
   /** Changes whenever a decision about `name` may change (new audit, revocation, tamper record). */
   epochFor(name: string): string;
+  /** Grows with every change to any epoch: while it stands still, no epochFor has moved. */
+  generation(): number;
   /** True when a download of exactly this name@version+integrity failed verification. */
   isTampered(facts: VersionFacts): boolean;
 }
@@ -122,6 +124,8 @@ class LazyView implements PackumentView {
 
 interface CachedView {
   readonly key: string;
+  /** The epochs' generation at which `key` was last known to be current. */
+  generation: number;
   readonly validUntil: number;
   readonly view: LazyView;
 }
@@ -260,8 +264,13 @@ export class PackumentService {
     if (!entry || entry.raw === undefined || !this.#isFresh(entry, now)) return undefined;
     const cached = entry.views.get(base);
     if (!cached || now >= cached.validUntil) return undefined;
-    // The keys tag is part of the key; when keys are fetched lazily this reads the last copy.
-    if (!cached.key.startsWith(`${this.#deps.config.policy.hash}|${this.#deps.epochs.epochFor(name)}|`)) return undefined;
+    // Nothing in the trust store or the tamper records changed since: the key still holds, and no
+    // string needs building. Else compare the epochs (the keys tag is left to the slow path).
+    const generation = this.#deps.epochs.generation();
+    if (cached.generation !== generation) {
+      if (!cached.key.startsWith(`${this.#deps.config.policy.hash}|${this.#deps.epochs.epochFor(name)}|`)) return undefined;
+      cached.generation = generation;
+    }
     return cached.view;
   }
 
@@ -281,6 +290,7 @@ export class PackumentService {
     }
 
     const keys = await this.#deps.keys.keysFor(upstream);
+    const generation = this.#deps.epochs.generation();
     const viewKey = this.#viewKey(name, keys);
     const cached = entry.views.get(base);
     if (cached && cached.key === viewKey && this.#now() < cached.validUntil) return { view: cached.view, staleBecause };
@@ -291,7 +301,7 @@ export class PackumentService {
     // Views are per public base URL; without server.publicUrl the base comes from the Host header,
     // so a client sending many hosts must not multiply what a package holds in memory.
     if (!entry.views.has(base) && entry.views.size >= MAX_VIEWS_PER_PACKAGE) entry.views.delete(entry.views.keys().next().value!);
-    entry.views.set(base, { key: viewKey, ...computed });
+    entry.views.set(base, { key: viewKey, generation, ...computed });
     this.#cache.set(key, entry);
     // Parsed and rendered: from now on the body is only re-read now and then, so keep it compressed.
     const stored = entry;

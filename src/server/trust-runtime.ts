@@ -50,6 +50,11 @@ export class TrustRuntime {
     return this.store.epochFor(name);
   }
 
+  /** Entries applied so far: grows whenever any epochFor changes. */
+  get changes(): number {
+    return this.store.size;
+  }
+
   evidence(name: string): PackageEvidence {
     return this.store.evidence(name);
   }
