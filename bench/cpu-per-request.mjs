@@ -63,7 +63,8 @@ try {
   console.log(`${path} (${accept}), ${requests} requests × ${ROUNDS} rounds, 20 connections: CPU µs per request`);
   for (const [name, xs] of Object.entries(perRequest)) {
     const median = [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-    console.log(`${name.padEnd(14)} median ${median.toFixed(1).padStart(6)}   rounds ${xs.map((x) => x.toFixed(1)).join(' ')}`);
+    const min = Math.min(...xs);
+    console.log(`${name.padEnd(14)} median ${median.toFixed(1).padStart(6)}   min ${min.toFixed(1).padStart(6)}   rounds ${xs.map((x) => x.toFixed(1)).join(' ')}`);
   }
 } finally {
   await Promise.allSettled(children.map((c) => c.stop()));

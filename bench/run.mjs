@@ -29,6 +29,12 @@ const SYSTEMS = (env.SYSTEMS ?? 'limit,countersign,verdaccio').split(',');
 const ONLY = env.ONLY ? new RegExp(env.ONLY) : undefined; // scenario ids to run (regex)
 const COUNTERSIGN_LOG = env.COUNTERSIGN_LOG ?? 'file'; // file | devnull
 const CPU_PROF = env.CPU_PROF === '1'; // countersign under --cpu-prof (profiles in the run folder)
+// PIN=1, warm HTTP scenarios: the system under test on CPU 0, this process (the load generator) on
+// CPU 1. Left to the scheduler, the two sometimes share a core for a while and the same system's
+// rounds differ by a third (the limit: 65 to 86 thousand requests/s in five rounds). Off by default:
+// on one core V8's concurrent GC threads compete with the main thread, which costs the systems that
+// allocate (countersign on the 10 MB rows: 0.78x pinned, 1.06x unpinned in the same hour).
+const PIN = env.PIN === '1' && availableParallelism() >= 2 && spawnSync('taskset', ['-V']).status === 0;
 
 const paths = recordingPaths(join(here, 'recording'));
 if (!existsSync(paths.manifest)) {
@@ -184,6 +190,11 @@ async function untilIdle(name, system) {
   if (waited) say(`waited for ${name} to finish its backlog`);
 }
 
+/** Sets the CPUs of every thread of `pid` (taskset -a); later threads inherit them. */
+function pinTo(pid, cpuList) {
+  execFileSync('taskset', ['-a', '-p', '-c', cpuList, String(pid)], { stdio: 'ignore' });
+}
+
 async function stop(proc) {
   await proc.stop();
   const at = children.indexOf(proc);
@@ -234,9 +245,10 @@ const facts = {
   recordedAt: recording.recordedAt,
   before: B ? `countersign-b: node ${[...B.flags, B.cli].join(' ')}${Object.keys(B.env).length ? ` with ${JSON.stringify(B.env)}` : ''}` : undefined,
   nodeFlags: NODE_FLAGS.join(' '),
-  command: `cd bench && ${Object.entries({ DURATION, WARMUP, ROUNDS, CONNECTIONS: CONNECTIONS.join(','), COLD_RUNS, INSTALL_RUNS }).map(([k, v]) => `${k}=${v}`).join(' ')}${env.ONLY ? ` ONLY='${env.ONLY}'` : ''}${env.SYSTEMS ? ` SYSTEMS=${env.SYSTEMS}` : ''} npm run bench`,
+  command: `cd bench && ${Object.entries({ DURATION, WARMUP, ROUNDS, CONNECTIONS: CONNECTIONS.join(','), COLD_RUNS, INSTALL_RUNS }).map(([k, v]) => `${k}=${v}`).join(' ')}${PIN ? ' PIN=1' : ''}${env.ONLY ? ` ONLY='${env.ONLY}'` : ''}${env.SYSTEMS ? ` SYSTEMS=${env.SYSTEMS}` : ''} npm run bench`,
   countersignLog: COUNTERSIGN_LOG === 'file' ? 'info, to a file' : 'info, to /dev/null',
   verdaccioLog: 'http (one line per request), JSON, to a file',
+  pinned: PIN ? 'warm scenarios: the system under test on CPU 0, the load generator on CPU 1 (taskset)' : undefined,
 };
 const results = { facts, http: [], cold: {}, install: {}, memory: {} };
 
@@ -338,7 +350,12 @@ try {
       const k = (i + round) % order.length;
       for (const name of [...order.slice(k), ...order.slice(0, k)]) {
         await untilIdle(name, systems[name]);
+        if (PIN) {
+          pinTo(systems[name].pid, '0');
+          pinTo(process.pid, '1');
+        }
         rounds[name].push(await load({ url: new URL(s.path, systems[name].url).href, headers: s.headers, connections: s.connections, duration: DURATION, warmup: WARMUP }));
+        if (PIN) pinTo(systems[name].pid, `0-${availableParallelism() - 1}`);
       }
     }
     // Per system, the median round by throughput and the median p99: the machine is shared, and one
@@ -350,6 +367,8 @@ try {
     results.http.push(row);
     say(`${s.id}: ${Object.entries(row.results).map(([n, r]) => `${n} ${r.rps.toFixed(0)}/s p99 ${r.p99.toFixed(1)} ms [${r.rounds.map((x) => x.rps.toFixed(0)).join(' ')}]`).join(', ')}`);
   }
+
+  if (PIN) pinTo(process.pid, `0-${availableParallelism() - 1}`);
 
   // ------------------------------------------------------------------------------------------
   // npm install of the recorded app.

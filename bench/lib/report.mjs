@@ -25,7 +25,7 @@ export function printReport(results) {
   line(`## ${facts.date.slice(0, 10)} — ${facts.machine}, Node ${facts.node}, commit ${facts.commit}${facts.dirty ? ' (+ uncommitted src changes)' : ''}${facts.nodeFlags ? `; countersign runs as \`node ${facts.nodeFlags}\`` : ''}`);
   line();
   line(`\`${facts.command}\` — load average ${facts.loadavgStart} at start, ${facts.loadavgEnd ?? '?'} at end; recording of ${facts.recordedAt.slice(0, 10)}.`);
-  line(`Logs: countersign ${facts.countersignLog}; Verdaccio ${facts.verdaccioLog}.`);
+  line(`Logs: countersign ${facts.countersignLog}; Verdaccio ${facts.verdaccioLog}.${facts.pinned ? ` CPUs: ${facts.pinned}.` : ''}`);
   line();
 
   if (results.http.length > 0) {
