@@ -124,30 +124,48 @@ export type AccessLog = (level: 'info' | 'warn', fields: AccessFields) => void;
  * would add it), without pino's generic serializer: 0.15 µs to build instead of ~1.2 µs. The
  * fields are flat values the server builds (ids, method, URL, status, route names, an error code
  * and message); none is or holds a key that REDACTED_PATHS names, so redaction could not change the
- * line. The level is honoured as configured.
+ * line. The level is honoured as configured, and followed when it changes.
+ *
+ * Under load most lines repeat their neighbours but for the id, the time and the duration, so
+ * three parts are kept from the line before and rebuilt only when they differ: the head (level,
+ * time to the millisecond, bindings), the middle (method, URL, status) and the tail (route, mode,
+ * cache, error). A line is then seven concatenations and one escape check, not twenty and six.
  */
 export function accessLog(logger: Logger): AccessLog {
   const stream = (logger as unknown as Record<symbol, { write(line: string): void }>)[symbols.streamSym]!;
   const bindings = (logger as unknown as Record<symbol, string>)[symbols.chindingsSym] ?? '';
-  // One toISOString per millisecond: under load, many lines share one.
-  let lastMs = -1;
-  let time = '';
-  const isoTime = (now: number): string => {
-    if (now !== lastMs) {
-      lastMs = now;
-      time = new Date(now).toISOString();
-    }
-    return time;
-  };
+  // pino's isLevelEnabled reads through the logger's prototype chain on every call.
+  let infoOn = logger.isLevelEnabled('info');
+  let warnOn = logger.isLevelEnabled('warn');
+  logger.on('level-change', () => {
+    infoOn = logger.isLevelEnabled('info');
+    warnOn = logger.isLevelEnabled('warn');
+  });
+  let head = { level: '', ms: -1, text: '' };
+  let middle = { method: undefined as string | undefined, url: undefined as string | undefined, status: -1, text: '' };
+  let tail = { route: '', mode: '', cache: undefined as string | undefined, code: undefined as string | undefined, error: undefined as string | undefined, text: '' };
   const quoted = (text: string | undefined, name: string): string => (text === undefined ? '' : `,"${name}":${jsonString(text)}`);
   return (level, f) => {
-    if (!logger.isLevelEnabled(level)) return;
+    if (!(level === 'info' ? infoOn : warnOn)) return;
+    const now = Date.now();
+    if (head.ms !== now || head.level !== level) {
+      head = { level, ms: now, text: `{"level":"${level}","time":"${new Date(now).toISOString()}"${bindings},"req":` };
+    }
+    if (middle.url !== f.url || middle.method !== f.method || middle.status !== f.status) {
+      middle = { method: f.method, url: f.url, status: f.status, text: `${quoted(f.method, 'method')}${quoted(f.url, 'url')},"status":${f.status},"ms":` };
+    }
+    if (tail.route !== f.route || tail.mode !== f.mode || tail.cache !== f.cache || tail.code !== f.code || tail.error !== f.error) {
+      tail = {
+        route: f.route,
+        mode: f.mode,
+        cache: f.cache,
+        code: f.code,
+        error: f.error,
+        text: `,"route":${jsonString(f.route)},"mode":${jsonString(f.mode)}${quoted(f.cache, 'cache')}${quoted(f.code, 'code')}${quoted(f.error, 'error')},"msg":"request"}\n`,
+      };
+    }
     const id = jsonString(f.id);
-    stream.write(
-      `{"level":"${level}","time":"${isoTime(Date.now())}"${bindings},"req":${id},"id":${id}${quoted(f.method, 'method')}${quoted(f.url, 'url')}` +
-        `,"status":${f.status},"ms":${f.ms},"route":${jsonString(f.route)},"mode":${jsonString(f.mode)}` +
-        `${quoted(f.cache, 'cache')}${quoted(f.code, 'code')}${quoted(f.error, 'error')},"msg":"request"}\n`,
-    );
+    stream.write(head.text + id + ',"id":' + id + middle.text + f.ms + tail.text);
   };
 }
 

@@ -18,6 +18,19 @@ function sinkLogger(level: 'info' | 'warn') {
 
 const cases: AccessFields[] = [
   { id: 'r1', method: 'GET', url: '/vary', status: 200, ms: 0.3, route: 'packument', mode: 'verify', cache: 'hit', code: undefined, error: undefined },
+  // Lines that repeat the one before but for one field: each part kept from the line before is rebuilt when it must be.
+  { id: 'r1b', method: 'GET', url: '/vary', status: 200, ms: 0.25, route: 'packument', mode: 'verify', cache: 'hit', code: undefined, error: undefined },
+  { id: 'r1c', method: 'GET', url: '/vary', status: 304, ms: 0.25, route: 'packument', mode: 'verify', cache: 'hit', code: undefined, error: undefined },
+  { id: 'r1d', method: 'HEAD', url: '/vary', status: 304, ms: 0.25, route: 'packument', mode: 'verify', cache: 'hit', code: undefined, error: undefined },
+  { id: 'r1e', method: 'HEAD', url: '/varz', status: 304, ms: 0.25, route: 'packument', mode: 'verify', cache: 'hit', code: undefined, error: undefined },
+  { id: 'r1f', method: 'HEAD', url: '/varz', status: 304, ms: 0.25, route: 'packument', mode: 'verify', cache: 'miss', code: undefined, error: undefined },
+  { id: 'r1g', method: 'HEAD', url: '/varz', status: 304, ms: 0.25, route: 'manifest', mode: 'verify', cache: 'miss', code: undefined, error: undefined },
+  { id: 'r1h', method: 'HEAD', url: '/varz', status: 304, ms: 0.25, route: 'manifest', mode: 'fast', cache: 'miss', code: undefined, error: undefined },
+  { id: 'r1i', method: 'HEAD', url: '/varz', status: 304, ms: 0.25, route: 'manifest', mode: 'fast', cache: 'miss', code: 'ECS_A', error: undefined },
+  { id: 'r1j', method: 'HEAD', url: '/varz', status: 304, ms: 0.25, route: 'manifest', mode: 'fast', cache: 'miss', code: 'ECS_A', error: 'a' },
+  { id: 'r1k', method: 'HEAD', url: '/varz', status: 304, ms: 0.25, route: 'manifest', mode: 'fast', cache: 'miss', code: 'ECS_A', error: 'b' },
+  { id: 'r1l', method: 'HEAD', url: '/varz', status: 304, ms: 0.25, route: 'manifest', mode: 'fast', cache: undefined, code: undefined, error: undefined },
+  { id: 'r1m', method: undefined, url: '/varz', status: 304, ms: 0.25, route: 'manifest', mode: 'fast', cache: undefined, code: undefined, error: undefined },
   { id: 'abc:1.2', method: 'HEAD', url: '/a"b\\c\u2028d?x=é', status: 404, ms: 12, route: 'other', mode: 'local', cache: undefined, code: 'ECS_NOT_FOUND', error: 'no "such" thing\nhere' },
   { id: 'r2', method: undefined, url: undefined, status: 499, ms: 1500.5, route: 'tarball', mode: 'verify', cache: 'stale', code: 'ECS_X', error: 'x' },
   // Every ASCII character, each on its own and all together: plain text is quoted as it is, the rest escaped.
@@ -51,14 +64,25 @@ test('the access line is the line pino would write for the same fields', async (
   });
 });
 
-test('the access line honours the configured level', async () => {
+test('the access line honours the configured level, and follows it when it changes', async () => {
   const { logger, lines } = sinkLogger('warn');
   const write = accessLog(logger);
+  const levels = () => lines.splice(0).map((line) => (JSON.parse(line) as { level: string }).level);
+  const flushed = () => new Promise((resolve) => setImmediate(resolve));
   write('info', cases[0]!);
   write('warn', cases[2]!);
-  await new Promise((resolve) => setImmediate(resolve));
-  assert.equal(lines.length, 1);
-  assert.equal((JSON.parse(lines[0]!) as { level: string }).level, 'warn');
+  await flushed();
+  assert.deepEqual(levels(), ['warn']);
+  logger.level = 'info';
+  write('info', cases[0]!);
+  write('warn', cases[2]!);
+  await flushed();
+  assert.deepEqual(levels(), ['info', 'warn']);
+  logger.level = 'error';
+  write('info', cases[0]!);
+  write('warn', cases[2]!);
+  await flushed();
+  assert.deepEqual(levels(), []);
 });
 
 test('the hot-path metrics are exported exactly as prom-client would export them', async () => {
