@@ -134,19 +134,16 @@ export type AccessLog = (level: 'info' | 'warn', fields: AccessFields) => void;
 export function accessLog(logger: Logger): AccessLog {
   const stream = (logger as unknown as Record<symbol, { write(line: string): void }>)[symbols.streamSym]!;
   const bindings = (logger as unknown as Record<symbol, string>)[symbols.chindingsSym] ?? '';
-  // pino's isLevelEnabled reads through the logger's prototype chain on every call.
-  let infoOn = logger.isLevelEnabled('info');
-  let warnOn = logger.isLevelEnabled('warn');
-  logger.on('level-change', () => {
-    infoOn = logger.isLevelEnabled('info');
-    warnOn = logger.isLevelEnabled('warn');
-  });
+  // What isLevelEnabled compares, without its lookups on every line: the level's value against
+  // the logger's current one (read each time, so a level change applies at once).
+  const infoValue = logger.levels.values['info']!;
+  const warnValue = logger.levels.values['warn']!;
   let head = { level: '', ms: -1, text: '' };
   let middle = { method: undefined as string | undefined, url: undefined as string | undefined, status: -1, text: '' };
   let tail = { route: '', mode: '', cache: undefined as string | undefined, code: undefined as string | undefined, error: undefined as string | undefined, text: '' };
   const quoted = (text: string | undefined, name: string): string => (text === undefined ? '' : `,"${name}":${jsonString(text)}`);
   return (level, f) => {
-    if (!(level === 'info' ? infoOn : warnOn)) return;
+    if ((level === 'info' ? infoValue : warnValue) < logger.levelVal) return;
     const now = Date.now();
     if (head.ms !== now || head.level !== level) {
       head = { level, ms: now, text: `{"level":"${level}","time":"${new Date(now).toISOString()}"${bindings},"req":` };
