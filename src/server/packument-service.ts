@@ -304,10 +304,13 @@ export class PackumentService {
     entry.views.set(base, { key: viewKey, generation, ...computed });
     this.#cache.set(key, entry);
     // Parsed and rendered: from now on the body is only re-read now and then, so keep it compressed.
+    // Queued behind the gzip copy the caller is about to ask the thread pool for, not before it.
     const stored = entry;
-    stored.raw!.pack(() => {
-      if (this.#cache.peek(key) === stored) this.#cache.set(key, stored);
-    });
+    setImmediate(() =>
+      stored.raw!.pack(() => {
+        if (this.#cache.peek(key) === stored) this.#cache.set(key, stored);
+      }),
+    );
     return { view: computed.view, staleBecause };
   }
 

@@ -1,7 +1,5 @@
-import { promisify } from 'node:util';
-import { gzip as gzipCallback, constants } from 'node:zlib';
-
-const gzip = promisify(gzipCallback);
+import { constants } from 'node:zlib';
+import { parallelGzip } from './parallel-gzip.js';
 
 /** Below this, gzip saves too little to be worth a CPU cycle. */
 const GZIP_MIN_BYTES = 1024;
@@ -42,7 +40,7 @@ export class Variant {
 
   gzip(): Promise<Buffer> {
     if (this.#gzip) return Promise.resolve(this.#gzip);
-    this.#gzipping ??= gzip(this.identity, { level: constants.Z_DEFAULT_COMPRESSION }).then((buf) => {
+    this.#gzipping ??= parallelGzip(this.identity, constants.Z_DEFAULT_COMPRESSION).then((buf) => {
       this.#gzip = buf;
       this.#gzipping = undefined;
       return buf;
