@@ -36,7 +36,7 @@ export class PackedBody {
     const plain = this.#plain;
     if (plain === undefined || this.#packing || plain.length < PACK_MIN_BYTES) return;
     this.#packing = true;
-    gzip(plain, { level: constants.Z_BEST_SPEED }, (err, out) => {
+    gzip(plain, { level: constants.Z_BEST_SPEED, chunkSize: 64 * 1024 }, (err, out) => {
       this.#packing = false;
       if (err) return;
       this.#packed = out;
