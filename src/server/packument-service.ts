@@ -327,11 +327,11 @@ export class PackumentService {
       // Wanted by the scan as soon as the body starts arriving; usually long cached by then.
       const keys = this.#deps.keys.keysFor(upstream).then((set) => set?.keys ?? [], () => []);
       // A package the ledger knows has (nearly) nothing left to verify: no scan, only lookups.
-      const scan = this.#deps.ledger?.knows(ledgerPackage(upstreamName, name)) ? undefined : this.#deps.pool.streamScan(name, keys, SCAN_MIN_BYTES);
+      const scan = this.#deps.ledger?.knows(ledgerPackage(upstreamName, name)) ? undefined : this.#deps.pool.streamScan(name, keys, SCAN_MIN_BYTES, config.packuments.maxSizeBytes);
       const fetched = await fetchPackument(this.#deps.client, upstreamName, name, {
         etag: entry?.raw !== undefined ? entry.etag : undefined,
         maxBytes: config.packuments.maxSizeBytes,
-        onChunk: scan && ((chunk) => scan.push(chunk)),
+        into: scan,
       });
       if (fetched.status === 'not-modified' && entry) {
         entry.fetchedAt = this.#now();

@@ -137,10 +137,17 @@ export function decodedBody(response: UpstreamResponse): Readable {
   return pipeline(response.body, decoder, () => {});
 }
 
+/** Where a body read by `readCapped` can go instead of a list of chunks joined at the end. */
+export interface BodySink {
+  push(chunk: Buffer): void;
+  /** Everything pushed, as one buffer. */
+  readonly bytes: Buffer;
+}
+
 /**
  * Reads a whole body, refusing more than `maxBytes` (the process never holds more than that).
- * `limit` names the setting that sets the cap, for the message. `onChunk` sees each chunk as it
- * is accepted (under the cap), before the body is complete.
+ * `limit` names the setting that sets the cap, for the message. With `into`, each chunk accepted
+ * (under the cap) goes there as it arrives, and the body returned is the sink's.
  */
 export async function readCapped(
   body: Readable,
@@ -148,8 +155,9 @@ export async function readCapped(
   upstream: string,
   what: string,
   limit: string,
-  options: { readonly onChunk?: ((chunk: Buffer) => void) | undefined } = {},
+  options: { readonly into?: BodySink | undefined } = {},
 ): Promise<Buffer> {
+  const { into } = options;
   const chunks: Buffer[] = [];
   let total = 0;
   try {
@@ -160,11 +168,12 @@ export async function readCapped(
         body.destroy();
         throw new CountersignError('ECS_UPSTREAM_TOO_LARGE', `${what} from upstream ${upstream} is over the ${maxBytes}-byte cap (${limit})`);
       }
-      chunks.push(buf);
-      options.onChunk?.(buf);
+      if (into) into.push(buf);
+      else chunks.push(buf);
     }
   } catch (err) {
     throw upstreamError(err, upstream, what, true);
   }
+  if (into) return into.bytes;
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
 }

@@ -1,5 +1,5 @@
 import { CountersignError } from '../errors.js';
-import { decodedBody, readCapped, type UpstreamClient } from './client.js';
+import { decodedBody, readCapped, type BodySink, type UpstreamClient } from './client.js';
 
 export type PackumentFetch =
   | { readonly status: 'ok'; readonly body: Buffer; readonly etag: string | undefined; readonly lastModified: string | undefined }
@@ -17,14 +17,14 @@ function header(value: string | string[] | undefined): string | undefined {
 
 /**
  * Fetches the full packument (the abbreviated one has no `time`, which release age and key expiry
- * need). With `etag`, asks for revalidation and may get `not-modified`. `onChunk` sees the
- * decoded body of a 200 as it arrives.
+ * need). With `etag`, asks for revalidation and may get `not-modified`. `into` receives the
+ * decoded body of a 200 as it arrives, and holds the body returned.
  */
 export async function fetchPackument(
   client: UpstreamClient,
   upstreamName: string,
   name: string,
-  options: { etag?: string | undefined; maxBytes: number; onChunk?: ((chunk: Buffer) => void) | undefined },
+  options: { etag?: string | undefined; maxBytes: number; into?: BodySink | undefined },
 ): Promise<PackumentFetch> {
   const upstream = client.upstream(upstreamName);
   const what = `the packument of ${name}`;
@@ -52,6 +52,6 @@ export async function fetchPackument(
     response.body.destroy();
     throw new CountersignError('ECS_UPSTREAM_TOO_LARGE', `${what} from upstream ${upstream.name} is ${declared} bytes, over the ${options.maxBytes}-byte cap (packuments.maxSize)`);
   }
-  const body = await readCapped(decodedBody(response), options.maxBytes, upstream.name, what, 'packuments.maxSize', { onChunk: options.onChunk });
+  const body = await readCapped(decodedBody(response), options.maxBytes, upstream.name, what, 'packuments.maxSize', { into: options.into });
   return { status: 'ok', body, etag: header(response.headers.etag), lastModified: header(response.headers['last-modified']) };
 }

@@ -211,10 +211,10 @@ export class SignaturePool {
    * A scan of a packument body as it arrives (see StreamingScan), on the workers only: this
    * thread stays free to receive and parse. Undefined when no worker runs (closed, or broken).
    */
-  streamScan(name: string, keys: Promise<readonly ScanKey[]>, minBytes: number): StreamingScan | undefined {
+  streamScan(name: string, keys: Promise<readonly ScanKey[]>, minBytes: number, maxBytes: number): StreamingScan | undefined {
     // Workers start with the first job, not here: most bodies are too small to be scanned.
     if (this.#closed || this.#crashes >= MAX_CONSECUTIVE_CRASHES) return undefined;
-    return new StreamingScan(name, keys, (job) => this.#scanOnWorker(job), minBytes);
+    return new StreamingScan(name, keys, (job) => this.#scanOnWorker(job), minBytes, maxBytes);
   }
 
   /** One scan job on the least busy worker; undefined when none runs or it fails. */

@@ -5,7 +5,7 @@ import type { P256Task } from './types.js';
 
 /** Signatures to find in part of a packument's raw bytes (see signature-scan.ts), then verify. */
 export interface ScanJob {
-  /** Bytes of the body, read in place. */
+  /** The body, read in place up to `to` (it may be longer, and still growing). */
   readonly bytes: SharedArrayBuffer;
   /** Signatures arrays starting in [from, to) are read; the bytes before `from` only for their fields. */
   readonly from: number;
@@ -30,7 +30,7 @@ const port = parentPort;
 if (port === null) throw new Error('signature-worker.js only runs as a worker thread of SignaturePool');
 
 function scan(job: ScanJob): Omit<WorkerResponse, 'id'> {
-  const found = scanSignatures(Buffer.from(job.bytes), job.name, job.keyids, job.from, job.to);
+  const found = scanSignatures(Buffer.from(job.bytes, 0, job.to), job.name, job.keyids, job.from, job.to);
   return { found, results: found.map((f) => verifyP256(job.keys[f.keyIndex]!, f.message, f.sig)) };
 }
 

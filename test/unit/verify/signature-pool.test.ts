@@ -126,6 +126,19 @@ describe('SignaturePool', () => {
     return scan.finish();
   }
 
+  const MAX_BODY = 8 * 1024 * 1024;
+
+  it('holds the body it is fed in shared memory, up to its cap', () => {
+    const scan = pool({ size: 1 }).streamScan('pkg', Promise.resolve(SCAN_KEYS), MAX_BODY, 10)!;
+    scan.push(Buffer.from('{"a":'));
+    const before = scan.bytes;
+    scan.push(Buffer.from('1}'));
+    assert.equal(before.toString(), '{"a":', 'a body handed out does not change with later pushes');
+    assert.equal(scan.bytes.toString(), '{"a":1}');
+    assert.ok(scan.bytes.buffer instanceof SharedArrayBuffer);
+    assert.throws(() => scan.push(Buffer.from('xxxx')), /10-byte cap/);
+  });
+
   const unique = (found: ReadonlyArray<{ message: string; valid: boolean }>) => [...new Set(found.map((f) => `${f.message} ${f.valid}`))].sort();
 
   it('scans a body as it arrives, on the workers, and verifies what it finds', async () => {
@@ -133,7 +146,9 @@ describe('SignaturePool', () => {
     const { bytes, expected } = signedPackument(1500);
     assert.ok(bytes.length > 2 * 1024 * 1024);
     for (const [size, sizes] of [[1, [65_536]], [2, [16_384, 1, 777, 100_000]], [3, [3 * 1024 * 1024]]] as const) {
-      const found = await feed(pool({ size }).streamScan('pkg', Promise.resolve(SCAN_KEYS), 256 * 1024)!, bytes, sizes);
+      const scan = pool({ size }).streamScan('pkg', Promise.resolve(SCAN_KEYS), 256 * 1024, MAX_BODY)!;
+      const found = await feed(scan, bytes, sizes);
+      assert.ok(scan.bytes.equals(bytes), 'the scan holds the whole body for the caller');
       assert.deepEqual(unique(found), [...expected].sort(), `${size} workers, chunks of ${sizes.join('/')}`);
       assert.ok(found.every((f) => f.key === keys[0]!.publicKeyDerBase64));
       // A signature read by two jobs (at a boundary) has one result.
@@ -144,26 +159,26 @@ describe('SignaturePool', () => {
   it('leaves a body under minBytes alone, and starts no worker for it', async () => {
     const { bytes } = signedPackument(20);
     const p = pool({ size: 2 });
-    assert.deepEqual(await feed(p.streamScan('pkg', Promise.resolve(SCAN_KEYS), bytes.length + 1)!, bytes, [1000]), []);
+    assert.deepEqual(await feed(p.streamScan('pkg', Promise.resolve(SCAN_KEYS), bytes.length + 1, MAX_BODY)!, bytes, [1000]), []);
     assert.equal(p.threads, 0);
-    assert.equal(unique(await feed(p.streamScan('pkg', Promise.resolve(SCAN_KEYS), bytes.length)!, bytes, [1000])).length, 20);
+    assert.equal(unique(await feed(p.streamScan('pkg', Promise.resolve(SCAN_KEYS), bytes.length, MAX_BODY)!, bytes, [1000])).length, 20);
   });
 
   it('a scan finds nothing without keys or workers, or from a worker that fails or lies', async () => {
     const { bytes } = signedPackument(20);
     const closed = pool({ size: 1 });
     await closed.close();
-    assert.equal(closed.streamScan('pkg', Promise.resolve(SCAN_KEYS), 0), undefined);
-    assert.deepEqual(await feed(pool({ size: 1 }).streamScan('pkg', Promise.resolve([]), 0)!, bytes, [500]), [], 'no keys');
-    assert.deepEqual(await feed(pool({ size: 1 }).streamScan('pkg', Promise.reject(new Error('no keys today')), 0)!, bytes, [500]), [], 'keys failed');
+    assert.equal(closed.streamScan('pkg', Promise.resolve(SCAN_KEYS), 0, MAX_BODY), undefined);
+    assert.deepEqual(await feed(pool({ size: 1 }).streamScan('pkg', Promise.resolve([]), 0, MAX_BODY)!, bytes, [500]), [], 'no keys');
+    assert.deepEqual(await feed(pool({ size: 1 }).streamScan('pkg', Promise.reject(new Error('no keys today')), 0, MAX_BODY)!, bytes, [500]), [], 'keys failed');
     const errors: Error[] = [];
     const liar = workerScript(
       "import { parentPort } from 'node:worker_threads'; parentPort.on('message', (m) => parentPort.postMessage({ id: m.id, results: [true], found: [{ keyIndex: 7, message: 'x', sig: 'y' }] }));",
     );
-    assert.deepEqual(await feed(pool({ size: 2, workerUrl: liar, onWorkerError: (err) => errors.push(err) }).streamScan('pkg', Promise.resolve(SCAN_KEYS), 0)!, bytes, [500]), []);
+    assert.deepEqual(await feed(pool({ size: 2, workerUrl: liar, onWorkerError: (err) => errors.push(err) }).streamScan('pkg', Promise.resolve(SCAN_KEYS), 0, MAX_BODY)!, bytes, [500]), []);
     assert.match(errors[0]?.message ?? '', /malformed answer/);
     const crashing = workerScript("import { parentPort } from 'node:worker_threads'; parentPort.on('message', () => process.exit(3));");
-    assert.deepEqual(await feed(pool({ size: 1, workerUrl: crashing }).streamScan('pkg', Promise.resolve(SCAN_KEYS), 0)!, bytes, [500]), []);
+    assert.deepEqual(await feed(pool({ size: 1, workerUrl: crashing }).streamScan('pkg', Promise.resolve(SCAN_KEYS), 0, MAX_BODY)!, bytes, [500]), []);
   });
 
   it('does not keep the process alive when it is not closed', () => {
