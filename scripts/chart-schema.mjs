@@ -3,8 +3,9 @@
 // as definitions.config and definitions.config-*, so that `helm install` rejects a bad policy
 // before a pod crash-loops on it. What changes on the way:
 // - server.host, server.port and server.dataDir go: the chart sets them (values.yaml says how);
-// - the formats only countersign knows (duration, size, http-url) become patterns, which also
-//   accept a ${VAR} reference, since countersign expands those at start-up.
+// - the formats only countersign knows (duration, size, packument-size, http-url) become patterns,
+//   which also accept a ${VAR} reference, since countersign expands those at start-up (a pattern
+//   cannot bound a size with units: countersign refuses a packuments.maxSize over 512MB itself).
 //
 // Usage: node scripts/chart-schema.mjs          rewrite helm/countersign/values.schema.json
 //        node scripts/chart-schema.mjs --check  exit 1 if it is out of date (npm test runs this)
@@ -21,6 +22,7 @@ const FORMAT_PATTERNS = {
   size: '\\s*[0-9]+(?:\\.[0-9]+)?\\s*(?:B|KB|MB|GB|KiB|MiB|GiB)?\\s*',
   'http-url': 'https?://[^\\s/?#@]+(?:/[^\\s?#]*)?',
 };
+FORMAT_PATTERNS['packument-size'] = FORMAT_PATTERNS.size;
 const CHART_SETS = ['host', 'port', 'dataDir'];
 
 function convert(node) {

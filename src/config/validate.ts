@@ -32,9 +32,13 @@ export function isHttpUrl(value: string): boolean {
     && url.search === '' && url.hash === '';
 }
 
+/** V8's longest string is ~536 million characters: a larger packument could never be parsed. */
+export const MAX_PACKUMENT_BYTES = 512_000_000;
+
 const EXPECTED_FORMAT: Record<string, string> = {
   duration: 'a duration like 30s, 5m, 12h, 3d or 0',
   size: 'a size like 512KB, 64MB, 10GB or a number of bytes',
+  'packument-size': `a size like 16MB, at most 512MB (${MAX_PACKUMENT_BYTES} bytes)`,
   'http-url': 'an http(s) URL without credentials, query or fragment, like https://registry.npmjs.org/',
 };
 
@@ -46,6 +50,9 @@ function compiledValidator(): ValidateFunction {
   const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true, verbose: true });
   ajv.addFormat('duration', accepts(parseDuration));
   ajv.addFormat('size', accepts(parseSize));
+  ajv.addFormat('packument-size', accepts((value) => {
+    if (parseSize(value) > MAX_PACKUMENT_BYTES) throw new RangeError('too large');
+  }));
   ajv.addFormat('http-url', isHttpUrl);
   validator = ajv.compile(schema as object);
   return validator;

@@ -214,7 +214,13 @@ export class SignaturePool {
   streamScan(name: string, keys: Promise<readonly ScanKey[]>, minBytes: number, maxBytes: number): StreamingScan | undefined {
     // Workers start with the first job, not here: most bodies are too small to be scanned.
     if (this.#closed || this.#crashes >= MAX_CONSECUTIVE_CRASHES) return undefined;
-    return new StreamingScan(name, keys, (job) => this.#scanOnWorker(job), minBytes, maxBytes);
+    try {
+      return new StreamingScan(name, keys, (job) => this.#scanOnWorker(job), minBytes, maxBytes);
+    } catch {
+      // No room to reserve for the body (config validation keeps packuments.maxSize well under the
+      // engine's limit): the body is read as usual and its signatures verified after the parse.
+      return undefined;
+    }
   }
 
   /** One scan job on the least busy worker; undefined when none runs or it fails. */

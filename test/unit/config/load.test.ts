@@ -73,6 +73,12 @@ rules:
     assert.match(message, /rules\[0\]\.require\.integrity: expected one of "sha512", "any"/);
   });
 
+  it('caps packuments.maxSize at 512MB, the most a packument parse could take', () => {
+    assert.equal(parseConfig(`${MINIMAL}packuments: { maxSize: 512MB }\n`, 'ok.yaml', { env: {} }).packuments.maxSizeBytes, 512_000_000);
+    assert.match(problems(`${MINIMAL}packuments: { maxSize: 5GB }\n`), /packuments\.maxSize: expected a size like 16MB, at most 512MB \(512000000 bytes\) \(got "5GB"\)/);
+    assert.match(problems(`${MINIMAL}packuments: { maxSize: 600000000 }\n`), /packuments\.maxSize: expected a number ≤ 512000000 \(got 600000000\)/);
+  });
+
   it('refuses a rule naming an unknown upstream, and options that make no sense for its mode', () => {
     assert.match(problems(`${MINIMAL}  - match: ["x"]\n    upstream: nowhere\n`), /rules\[1\]\.upstream: unknown upstream "nowhere" \(configured: npmjs\)/);
     assert.match(problems(`${MINIMAL.replace('- match: ["**"]', '- match: ["**"]\n    mode: fast\n    require: { integrity: any }')}`), /a fast rule verifies nothing/);
