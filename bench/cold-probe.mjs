@@ -7,7 +7,8 @@
 // main thread's, and that of every other thread (signature workers, V8's GC and compiler threads,
 // libuv's pool); their sum over the cores is the least time the request can take.
 // Usage: node cold-probe.mjs   (env: COUNTERSIGN_CLI, COUNTERSIGN_NODE_FLAGS ('' for none), RUNS=3,
-//        UPSTREAM_MBPS: the fake upstream sends packuments at that many MB/s, as a distant registry)
+//        UPSTREAM_MBPS: the fake upstream sends packuments at that many MB/s, as a distant registry;
+//        UPSTREAM_GZIP=1: gzip-encoded, as the npm registry sends them)
 import { readdir, readFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { flagsFromEnv, probeSetup } from './lib/probe.mjs';

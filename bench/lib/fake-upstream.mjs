@@ -9,6 +9,7 @@
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
+import { gzipSync } from 'node:zlib';
 import { packumentFile, recordingPaths, tarballFile } from './recording.mjs';
 
 const paths = recordingPaths(process.argv[2]);
@@ -21,7 +22,7 @@ const keysBody = Buffer.from(
   JSON.stringify({ keys: [{ expires: null, keyid, keytype: 'ecdsa-sha2-nistp256', scheme: 'ecdsa-sha2-nistp256', key: der.toString('base64') }] }),
 );
 
-const packuments = new Map(); // request path → { body, etag }
+const packuments = new Map(); // request path → { body, etag, gzipped }
 const tarballs = new Map(); // request path → Buffer
 
 const server = createServer((req, res) => {
@@ -36,16 +37,23 @@ const server = createServer((req, res) => {
     res.writeHead(304, { etag: packument.etag });
     return void res.end();
   }
-  if (PACED_BYTES_PER_MS > 0) return paced(res, packument);
-  send(res, 200, packument.body, 'application/json', { etag: packument.etag });
+  const gzip = packument.gzipped !== undefined && /\bgzip\b/.test(req.headers['accept-encoding'] ?? '');
+  const body = gzip ? packument.gzipped : packument.body;
+  const headers = { etag: packument.etag, ...(gzip ? { 'content-encoding': 'gzip' } : {}) };
+  if (PACED_BYTES_PER_MS > 0) return paced(res, body, headers);
+  send(res, 200, body, 'application/json', headers);
 });
 
-// UPSTREAM_MBPS (megabytes per second): packument bodies are sent at that rate in 64 KB pieces,
-// as a distant registry would (registry.npmjs.org sends the 10 MB typescript packument in ~1 s).
+// UPSTREAM_GZIP=1: packuments are sent gzip-encoded to clients that accept it, as the npm
+// registry sends them (typescript's 10.5 MB travel as ~1.6 MB); unset, as identity.
+const GZIP = process.env.UPSTREAM_GZIP === '1';
+
+// UPSTREAM_MBPS (megabytes per second): packument bodies (as sent: gzipped with UPSTREAM_GZIP)
+// are sent at that rate in 64 KB pieces, as a distant registry would (registry.npmjs.org sends the 10 MB typescript packument in ~1 s).
 const PACED_BYTES_PER_MS = (Number(process.env.UPSTREAM_MBPS ?? 0) * 1e6) / 1000;
 
-function paced(res, { body, etag }) {
-  res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length, etag });
+function paced(res, body, headers) {
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length, ...headers });
   const started = performance.now();
   let sent = 0;
   const next = () => {
@@ -85,7 +93,7 @@ for (const name of manifest.names) {
   }
   const body = Buffer.from(JSON.stringify(doc));
   const etag = `"${createHash('sha1').update(body).digest('base64url')}"`;
-  packuments.set(`/${name.replace('/', '%2f')}`, { body, etag });
+  packuments.set(`/${name.replace('/', '%2f')}`, { body, etag, gzipped: GZIP ? gzipSync(body) : undefined });
 }
 for (const { name, version } of manifest.tarballs) {
   const unscoped = name.includes('/') ? name.split('/')[1] : name;
