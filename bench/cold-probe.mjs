@@ -6,7 +6,8 @@
 // Also prints the CPU each identity and restarted request cost (from /proc, in 10 ms ticks): the
 // main thread's, and that of every other thread (signature workers, V8's GC and compiler threads,
 // libuv's pool); their sum over the cores is the least time the request can take.
-// Usage: node cold-probe.mjs   (env: COUNTERSIGN_CLI, COUNTERSIGN_NODE_FLAGS ('' for none), RUNS=3,
+// With COUNTERSIGN_CLI_B (another build), both are measured in every run, taking turns to go first.
+// Usage: node cold-probe.mjs   (env: COUNTERSIGN_CLI, COUNTERSIGN_CLI_B, COUNTERSIGN_NODE_FLAGS ('' for none), RUNS=3,
 //        UPSTREAM_MBPS: the fake upstream sends packuments at that many MB/s, as a distant registry;
 //        UPSTREAM_GZIP=1: gzip-encoded, as the npm registry sends them)
 import { readdir, readFile } from 'node:fs/promises';
@@ -48,27 +49,39 @@ async function timedColdRequest(cs, gzip) {
 }
 
 const setup = await probeSetup({ cli: process.env.COUNTERSIGN_CLI, flags: flagsFromEnv(process.env.COUNTERSIGN_NODE_FLAGS) });
+// With COUNTERSIGN_CLI_B, both builds are measured, alternating which goes first in each run.
+const builds = process.env.COUNTERSIGN_CLI_B ? { A: undefined, B: process.env.COUNTERSIGN_CLI_B } : { A: undefined };
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 try {
-  const ms = { gzip: [], identity: [], restarted: [] };
-  const cpuMs = { identity: [], restarted: [] };
+  const results = {};
+  for (const label of Object.keys(builds)) results[label] = { ms: { gzip: [], identity: [], restarted: [] }, cpuMs: { identity: [], restarted: [] } };
   for (let i = 0; i < Number(process.env.RUNS ?? 3); i++) {
-    for (const encoding of ['gzip', 'identity']) {
-      const cs = await setup.countersign();
-      for (const name of ['express', 'react']) await timedGet(`${cs.url}${name}`, encoding === 'gzip');
-      const cold = await timedColdRequest(cs, encoding === 'gzip');
-      ms[encoding].push(cold.ms);
-      await cs.stop();
-      if (encoding === 'gzip') continue;
-      cpuMs.identity.push(cold.cpu);
-      const again = await setup.countersign({ dataDir: cs.dataDir });
-      for (const name of ['express', 'react']) await timedGet(`${again.url}${name}`, false);
-      const restarted = await timedColdRequest(again, false);
-      ms.restarted.push(restarted.ms);
-      cpuMs.restarted.push(restarted.cpu);
-      await again.stop();
+    const order = i % 2 === 0 ? Object.keys(builds) : Object.keys(builds).reverse();
+    for (const label of order) {
+      const { ms, cpuMs } = results[label];
+      const cli = builds[label];
+      for (const encoding of ['gzip', 'identity']) {
+        const cs = await setup.countersign({ cli });
+        for (const name of ['express', 'react']) await timedGet(`${cs.url}${name}`, encoding === 'gzip');
+        const cold = await timedColdRequest(cs, encoding === 'gzip');
+        ms[encoding].push(cold.ms);
+        await cs.stop();
+        if (encoding === 'gzip') continue;
+        cpuMs.identity.push(cold.cpu);
+        const again = await setup.countersign({ dataDir: cs.dataDir, cli });
+        for (const name of ['express', 'react']) await timedGet(`${again.url}${name}`, false);
+        const restarted = await timedColdRequest(again, false);
+        ms.restarted.push(restarted.ms);
+        cpuMs.restarted.push(restarted.cpu);
+        await again.stop();
+      }
     }
   }
-  console.log(JSON.stringify({ flags: setup.nodeFlags.join(' '), ...ms, 'cpuMs (main+others)': cpuMs }));
+  for (const [label, { ms, cpuMs }] of Object.entries(results)) {
+    const medians = Object.fromEntries(Object.entries(ms).map(([k, xs]) => [k, median(xs)]));
+    const build = builds[label] ?? process.env.COUNTERSIGN_CLI ?? 'dist/src/cli/main.js';
+    console.log(JSON.stringify({ build, flags: setup.nodeFlags.join(' '), medians, ...ms, 'cpuMs (main+others)': cpuMs }));
+  }
 } finally {
   await setup.close();
 }

@@ -33,10 +33,11 @@ export async function probeSetup({ cli = join(root, 'dist', 'src', 'cli', 'main.
   return {
     work,
     nodeFlags,
-    async countersign({ dataDir } = {}) {
+    /** `cli` overrides the setup's build for this process (an A/B comparison). */
+    async countersign({ dataDir, cli: build = cli } = {}) {
       const port = await freePort();
       const data = dataDir ?? (await mkdtemp(join(work, 'data-')));
-      const proc = await startNode('countersign', [...nodeFlags, cli, 'serve', '--config', config], {
+      const proc = await startNode('countersign', [...nodeFlags, build, 'serve', '--config', config], {
         env: { COUNTERSIGN_PORT: String(port), COUNTERSIGN_DATA_DIR: data },
         logFile: '/dev/null',
       });
