@@ -2,7 +2,8 @@
 // The cold typescript request alone, in fresh servers: each run starts a countersign, serves
 // express and react, then times the first typescript request (full form) to its last byte, with
 // and without gzip; then restarts it on the same data dir (the signature ledger kept) and times
-// the first request again ("restarted"). Quicker than `npm run bench` for A/B work on the cold path.
+// the first request again ("restarted"); and times typescript as the very first request of a
+// fresh process ("fresh", gzip). Quicker than `npm run bench` for A/B work on the cold path.
 // Also prints the CPU each identity and restarted request cost (from /proc, in 10 ms ticks): the
 // main thread's, and that of every other thread (signature workers, V8's GC and compiler threads,
 // libuv's pool); their sum over the cores is the least time the request can take.
@@ -54,12 +55,16 @@ const builds = process.env.COUNTERSIGN_CLI_B ? { A: undefined, B: process.env.CO
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 try {
   const results = {};
-  for (const label of Object.keys(builds)) results[label] = { ms: { gzip: [], identity: [], restarted: [] }, cpuMs: { identity: [], restarted: [] } };
+  for (const label of Object.keys(builds)) results[label] = { ms: { gzip: [], identity: [], restarted: [], fresh: [] }, cpuMs: { identity: [], restarted: [] } };
   for (let i = 0; i < Number(process.env.RUNS ?? 3); i++) {
     const order = i % 2 === 0 ? Object.keys(builds) : Object.keys(builds).reverse();
     for (const label of order) {
       const { ms, cpuMs } = results[label];
       const cli = builds[label];
+      // The first request a fresh process serves, as the bench's "fresh process" row (gzip).
+      const fresh = await setup.countersign({ cli });
+      ms.fresh.push(Math.round(await timedGet(`${fresh.url}typescript`, true)));
+      await fresh.stop();
       for (const encoding of ['gzip', 'identity']) {
         const cs = await setup.countersign({ cli });
         for (const name of ['express', 'react']) await timedGet(`${cs.url}${name}`, encoding === 'gzip');
