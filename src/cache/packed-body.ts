@@ -1,4 +1,5 @@
 import { constants, gunzipSync, gzip } from 'node:zlib';
+import { ZLIB_CHUNK_BYTES } from '../zlib-chunk.js';
 
 /** Below this, compressing saves too little to be worth it. */
 const PACK_MIN_BYTES = 4096;
@@ -36,7 +37,7 @@ export class PackedBody {
     const plain = this.#plain;
     if (plain === undefined || this.#packing || plain.length < PACK_MIN_BYTES) return;
     this.#packing = true;
-    gzip(plain, { level: constants.Z_BEST_SPEED, chunkSize: 64 * 1024 }, (err, out) => {
+    gzip(plain, { level: constants.Z_BEST_SPEED, chunkSize: ZLIB_CHUNK_BYTES }, (err, out) => {
       this.#packing = false;
       if (err) return;
       this.#packed = out;

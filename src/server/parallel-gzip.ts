@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
 import { constants, crc32, deflateRaw as deflateRawCallback, gzip as gzipCallback } from 'node:zlib';
+import { ZLIB_CHUNK_BYTES } from '../zlib-chunk.js';
 
 const gzip = promisify(gzipCallback);
 const deflateRaw = promisify(deflateRawCallback);
@@ -11,8 +12,6 @@ export const MIN_PIECE_BYTES = 1024 * 1024;
 const MAX_PIECES = Math.max(2, Math.min(4, availableParallelism() * 2));
 /** Deflate looks back at most 32 KB: all a piece needs of the bytes before it. */
 const WINDOW_BYTES = 32 * 1024;
-/** Fewer trips between the pool and the main thread than zlib's 16 KB. */
-const OUTPUT_CHUNK_BYTES = 64 * 1024;
 /** Magic, deflate, no flags, no mtime, no extra flags, OS "Unix": what zlib writes itself. */
 const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03]);
 
@@ -27,7 +26,7 @@ const GZIP_HEADER = Buffer.from([0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00,
  */
 export async function parallelGzip(body: Buffer, level: number = constants.Z_DEFAULT_COMPRESSION): Promise<Buffer> {
   const pieces = Math.min(MAX_PIECES, Math.floor(body.length / MIN_PIECE_BYTES));
-  if (pieces < 2) return gzip(body, { level, chunkSize: OUTPUT_CHUNK_BYTES });
+  if (pieces < 2) return gzip(body, { level, chunkSize: ZLIB_CHUNK_BYTES });
   const size = Math.ceil(body.length / pieces);
   const deflated: Array<Promise<Buffer>> = [];
   for (let start = 0; start < body.length; start += size) {
@@ -35,7 +34,7 @@ export async function parallelGzip(body: Buffer, level: number = constants.Z_DEF
     deflated.push(
       deflateRaw(body.subarray(start, end), {
         level,
-        chunkSize: OUTPUT_CHUNK_BYTES,
+        chunkSize: ZLIB_CHUNK_BYTES,
         finishFlush: end === body.length ? constants.Z_FINISH : constants.Z_SYNC_FLUSH,
         ...(start > 0 ? { dictionary: body.subarray(Math.max(0, start - WINDOW_BYTES), start) } : {}),
       }),
