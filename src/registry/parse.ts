@@ -54,7 +54,7 @@ export function parsePackument(doc: unknown, expectedName: string): ParsedPackum
   for (const key of Object.keys(rawVersions)) {
     const checked = checkVersion(expectedName, key, rawVersions[key]);
     if (typeof checked === 'string') {
-      malformed.push({ version: key.length > MAX_VERSION_LENGTH ? truncate(key) : key, reason: checked });
+      malformed.push(malformedVersion(key, checked));
       continue;
     }
     const publishedAtRaw = ownString(rawTime, key);
@@ -85,6 +85,17 @@ export function parsePackument(doc: unknown, expectedName: string): ParsedPackum
 interface CheckedVersion {
   readonly manifest: Record<string, unknown>;
   readonly dist: Record<string, unknown>;
+}
+
+/** A version that is not modelled, under a key short enough to show. */
+function malformedVersion(key: string, reason: string): MalformedVersion {
+  return { version: key.length > MAX_VERSION_LENGTH ? truncate(key) : key, reason };
+}
+
+/** Why the entry `key: manifest` of a packument's `versions` is malformed, or undefined when it is well formed. */
+export function malformedEntry(name: string, key: string, manifest: unknown): MalformedVersion | undefined {
+  const checked = checkVersion(name, key, manifest);
+  return typeof checked === 'string' ? malformedVersion(key, checked) : undefined;
 }
 
 /** The sanitized manifest and dist of a well-formed version, or the reason it is malformed. */
@@ -123,7 +134,8 @@ function keptTime(rawTime: Readonly<Record<string, unknown>>, versions: Readonly
   return time;
 }
 
-function keptTags(rawTags: Readonly<Record<string, unknown>>): Map<string, string> {
+/** The dist-tags a packument's are kept as: string values no longer than a version, URL-safe tag names. */
+export function keptTags(rawTags: Readonly<Record<string, unknown>>): Map<string, string> {
   const tags = new Map<string, string>();
   for (const tag of Object.keys(rawTags)) {
     const value = rawTags[tag];

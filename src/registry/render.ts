@@ -167,7 +167,8 @@ function timeMembers(time: readonly PreparedTimeEntry[], allowed: ReadonlySet<st
     .join(',');
 }
 
-function stringMapJson(map: ReadonlyMap<string, string>): string {
+/** `{"key":"value",…}` of a map of strings. */
+export function stringMapJson(map: ReadonlyMap<string, string>): string {
   return `{${[...map].map(([key, value]) => member(key, value)).join(',')}}`;
 }
 

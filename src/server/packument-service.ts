@@ -13,6 +13,8 @@ import { assertPackageName, tarballFileName } from '../registry/name.js';
 import { parsePackument, type ParsedPackument } from '../registry/parse.js';
 import { repointDistTags, type AllowedVersion } from '../registry/dist-tags.js';
 import { prepareRender, renderPackument, type PackumentForm, type TarballUrl } from '../registry/render.js';
+import { scanPackument, type ScannedPackument } from '../registry/scan.js';
+import { spliceFullForm } from '../registry/splice.js';
 import type { MalformedVersion, VersionFacts } from '../registry/types.js';
 import type { PackageEvidence } from '../trust/evidence.js';
 import type { UpstreamClient } from '../upstream/client.js';
@@ -147,10 +149,28 @@ export interface ViewResult {
   readonly staleBecause: CountersignError | undefined;
 }
 
-/** The cache entry after a fetch, the packument parsed from a new body, or why the entry is stale. */
+/**
+ * A packument as the decisions and the render take it: parsed (JSON.parse + parsePackument), or
+ * scanned (scan.ts: facts and byte ranges, for a full form spliced from the upstream's bytes).
+ */
+type Source = ParsedPackument | ScannedPackument;
+
+function isScanned(source: Source): source is ScannedPackument {
+  return 'members' in source;
+}
+
+/**
+ * The packument in `body`: scanned when the full form is wanted and the scan can prove the
+ * document, else parsed. Throws ECS_UPSTREAM_INVALID_JSON as parsePackument does.
+ */
+function readPackument(body: Buffer, name: string, upstream: string, form: PackumentForm | undefined): Source {
+  return (form === 'full' ? scanPackument(body, name) : undefined) ?? parsePackument(parseJson(body, name, upstream), name);
+}
+
+/** The cache entry after a fetch, the packument read from a new body, or why the entry is stale. */
 interface Refreshed {
   readonly entry: Entry | undefined;
-  readonly parsed: ParsedPackument | undefined;
+  readonly parsed: Source | undefined;
   /** Signatures the workers found in a new body and verified while it arrived and was parsed. */
   readonly scanned?: Promise<ScannedResult[]> | undefined;
   readonly staleBecause: CountersignError | undefined;
@@ -185,7 +205,9 @@ export interface PackumentServiceDeps {
 
 /**
  * Fetch → parse → verify → decide → rewrite → serialize, with the upstream body and the served
- * bytes cached in one LRU bounded by bytes. A warm request does no JSON work.
+ * bytes cached in one LRU bounded by bytes. A warm request does no JSON work. A full form is
+ * spliced from the upstream's bytes when scan.ts can prove the document (no JSON.parse of it at
+ * all); otherwise, and for the abbreviated form, the document is parsed and re-serialized.
  */
 export class PackumentService {
   readonly #deps: PackumentServiceDeps;
@@ -278,12 +300,12 @@ export class PackumentService {
     const upstream = this.#deps.client.upstream(rule.upstream);
     const key = this.#entryKey(upstream.name, name);
     let entry = this.#cache.get(key);
-    let parsed: ParsedPackument | undefined;
+    let parsed: Source | undefined;
     let scanned: Promise<ScannedResult[]> | undefined;
     let staleBecause: CountersignError | undefined;
     if (!entry || !this.#isFresh(entry, this.#now())) {
       // Keyed by package alone: requests under every public base URL (every Host) share one fetch.
-      ({ entry, parsed, scanned, staleBecause } = await this.#fetches.run(key, () => this.#refresh(name, upstream, key)));
+      ({ entry, parsed, scanned, staleBecause } = await this.#fetches.run(key, () => this.#refresh(name, upstream, key, form)));
     }
     if (!entry || entry.raw === undefined) {
       throw new CountersignError('ECS_NOT_FOUND', `${name} is not in upstream ${upstream.name}`);
@@ -296,7 +318,7 @@ export class PackumentService {
     if (cached && cached.key === viewKey && this.#now() < cached.validUntil) return { view: cached.view, staleBecause };
 
     const started = performance.now();
-    const computed = await this.#compute(name, rule, base, entry, parsed ?? parsePackument(parseJson(entry.raw.bytes(), name, upstream.name), name), keys, form, scanned);
+    const computed = await this.#compute(name, rule, base, entry, parsed ?? readPackument(entry.raw.bytes(), name, upstream.name, form), keys, form, scanned);
     this.#deps.metrics.rewriteDuration.observe((performance.now() - started) / 1000);
     // Views are per public base URL; without server.publicUrl the base comes from the Host header,
     // so a client sending many hosts must not multiply what a package holds in memory.
@@ -315,14 +337,14 @@ export class PackumentService {
   }
 
   /** Fetches (or revalidates) the upstream packument into the cache; one at a time per package. */
-  async #refresh(name: string, upstream: UpstreamConfig, key: string): Promise<Refreshed> {
+  async #refresh(name: string, upstream: UpstreamConfig, key: string, form: PackumentForm | undefined): Promise<Refreshed> {
     const { config, metrics } = this.#deps;
     const upstreamName = upstream.name;
     const now = this.#now();
     let entry = this.#cache.get(key);
     if (entry && this.#isFresh(entry, now)) return { entry, parsed: undefined, staleBecause: undefined };
     try {
-      let parsed: ParsedPackument | undefined;
+      let parsed: Source | undefined;
       let scanned: Promise<ScannedResult[]> | undefined;
       // Wanted by the scan as soon as the body starts arriving; usually long cached by then.
       const keys = this.#deps.keys.keysFor(upstream).then((set) => set?.keys ?? [], () => []);
@@ -345,7 +367,7 @@ export class PackumentService {
           if (found.length > 0) metrics.verificationDuration.observe({ check: 'registry-signature' }, (performance.now() - bodyEnded) / 1000);
           return found;
         });
-        parsed = parsePackument(parseJson(fetched.body, name, upstreamName), name);
+        parsed = readPackument(fetched.body, name, upstreamName, form);
         entry = { upstream: upstreamName, raw: new PackedBody(fetched.body), etag: fetched.etag, fetchedAt: this.#now(), signatures: entry?.signatures ?? new SignatureResults(), views: new Map() };
         metrics.cacheRequests.inc({ cache: 'packument', result: 'miss' });
       } else {
@@ -367,7 +389,7 @@ export class PackumentService {
     rule: VerifyRule,
     base: string,
     entry: Entry,
-    parsed: ParsedPackument,
+    parsed: Source,
     keys: RegistryKeySet | undefined,
     form: PackumentForm | undefined,
     scanned: Promise<ScannedResult[]> | undefined,
@@ -383,7 +405,8 @@ export class PackumentService {
     const verifying = this.#verifySignatures(ledgerPackage(entry.upstream, name), plans, entry.signatures, scanned);
     let prepared;
     try {
-      prepared = form === undefined ? undefined : prepareRender(parsed, tarballUrl, [form]);
+      // A scanned packument is spliced once the decisions are known: there is nothing to prepare.
+      prepared = form === undefined || isScanned(parsed) ? undefined : prepareRender(parsed, tarballUrl, [form]);
     } finally {
       await verifying;
     }
@@ -422,9 +445,10 @@ export class PackumentService {
 
     // The dist-tags as renderPackument repoints them: over the served versions, in upstream order.
     const kept = new Map<string, AllowedVersion>();
-    for (const version of parsed.versions.keys()) {
-      if (served.has(version)) kept.set(version, { deprecated: parsed.facts.get(version)?.deprecated ?? false });
+    for (const [version, facts] of parsed.facts) {
+      if (served.has(version)) kept.set(version, { deprecated: facts.deprecated });
     }
+    const distTags = repointDistTags(parsed.distTags, kept).tags;
     const raw = entry.raw!;
     const tag = createHash('sha256')
       .update(`${entry.etag ?? createHash('sha1').update(raw.bytes()).digest('hex')}|${this.#viewKey(name, keys)}|${base}|${[...served].join(',')}`)
@@ -440,11 +464,16 @@ export class PackumentService {
     const latestHeldBack = upstreamLatest !== undefined && inputs.has(upstreamLatest) && !served.has(upstreamLatest) ? upstreamLatest : undefined;
     const facts = parsed.facts;
     const decisions = new DecisionTable(inputs, (version, kept) => decideVersion(facts.get(version)!, kept.signature, kept.tampered));
+    const spliced = (from: ScannedPackument): RenderedForm => {
+      const out = spliceFullForm(from, served, distTags, tarballUrl);
+      return { variant: new Variant(out.body, `${tag}-f`, 'application/json'), manifestRanges: out.manifestRanges };
+    };
     const view = new LazyView(
-      { name, rule, facts: parsed.facts, decisions, malformed: parsed.malformed, distTags: repointDistTags(parsed.distTags, kept).tags, servedCount: served.size, latestHeldBack },
+      { name, rule, facts: parsed.facts, decisions, malformed: parsed.malformed, distTags, servedCount: served.size, latestHeldBack },
       (later) => {
-        // The same upstream bytes, the same decisions: the same text as if rendered at once.
-        const again = rendered(later, prepareRender(parsePackument(parseJson(raw.bytes(), name, entry.upstream), name), tarballUrl, [later]));
+        // The same upstream bytes, the same decisions: the same document as if rendered at once.
+        const source = readPackument(raw.bytes(), name, entry.upstream, later);
+        const again = isScanned(source) ? spliced(source) : rendered(later, prepareRender(source, tarballUrl, [later]));
         // Count the new bytes against the cache budget (set() recomputes the entry's size).
         queueMicrotask(() => {
           if (this.#cache.peek(entryKey) === entry) this.#cache.set(entryKey, entry);
@@ -453,6 +482,7 @@ export class PackumentService {
       },
     );
     if (form !== undefined && prepared !== undefined) view.adopt(form, rendered(form, prepared));
+    else if (form === 'full' && isScanned(parsed)) view.adopt(form, spliced(parsed));
     return { view, validUntil };
   }
 
