@@ -16,6 +16,7 @@
  * parse.ts. test/unit/registry/scan.test.ts holds both paths to the same result.
  */
 import { isUtf8 } from 'node:buffer';
+import { ABBREVIATED_FIELDS } from './abbreviated.js';
 import { extractVersionFacts } from './facts.js';
 import { isValidVersion } from './name.js';
 import { keptTags, malformedEntry } from './parse.js';
@@ -43,6 +44,8 @@ export interface ScannedVersion {
   /** The `dist.tarball` string token, quotes included, is `[tarballStart, tarballEnd)`. */
   readonly tarballStart: number;
   readonly tarballEnd: number;
+  /** The value of MANIFEST_FIELDS[k] is `[fields[2k], fields[2k + 1])`; both 0 when the manifest has none. */
+  readonly fields: Int32Array;
 }
 
 /** A packument read by `scanPackument`. Built only there; immutable. */
@@ -88,37 +91,47 @@ const TRUE = new Uint8Array(Buffer.from('true'));
 const FALSE = new Uint8Array(Buffer.from('false'));
 const NULL = new Uint8Array(Buffer.from('null'));
 
-/** Keys read in a manifest and in its `dist`; every other key is skipped (and, being skipped, may repeat). */
-const enum Key {
-  Other,
-  Unsafe,
-  Name,
-  Version,
-  Dist,
-  Deprecated,
+/**
+ * The members of a manifest whose values the scan keeps the place of: the abbreviated form's
+ * fields, in its order, then `scripts` (which decides `hasInstallScript`). Any other member is
+ * skipped, and being copied as it is written, may even repeat.
+ */
+export const MANIFEST_FIELDS: readonly string[] = [...ABBREVIATED_FIELDS, 'scripts'];
+const FIELD_NAME = MANIFEST_FIELDS.indexOf('name');
+const FIELD_VERSION = MANIFEST_FIELDS.indexOf('version');
+const FIELD_DIST = MANIFEST_FIELDS.indexOf('dist');
+const FIELD_DEPRECATED = MANIFEST_FIELDS.indexOf('deprecated');
+
+/** The members of a `dist` that facts are made of. */
+const enum DistKey {
   Integrity,
   Shasum,
   Signatures,
   Tarball,
   Attestations,
 }
+const DIST_FIELDS = ['integrity', 'shasum', 'signatures', 'tarball', 'attestations'];
 
-const MANIFEST_KEYS = keyTable({ name: Key.Name, version: Key.Version, dist: Key.Dist, deprecated: Key.Deprecated });
-const DIST_KEYS = keyTable({ integrity: Key.Integrity, shasum: Key.Shasum, signatures: Key.Signatures, tarball: Key.Tarball, attestations: Key.Attestations });
+/** What a key table answers for a key that is not in it, and for `__proto__`, `constructor`, `prototype`. */
+const OTHER = -1;
+const UNSAFE = -2;
 
-type KeyTable = ReadonlyMap<number, ReadonlyArray<readonly [Uint8Array, Key]>>;
+type KeyTable = ReadonlyMap<number, ReadonlyArray<readonly [Uint8Array, number]>>;
 
-/** Keys by byte length, the unsafe ones in every table. */
-function keyTable(keys: Record<string, Key>): KeyTable {
-  const table = new Map<number, Array<readonly [Uint8Array, Key]>>();
-  const add = (key: string, id: Key) => {
-    const bytes = Buffer.from(key);
+/** Each key's index in `keys`, by byte length, the unsafe keys in every table. */
+function keyTable(keys: readonly string[]): KeyTable {
+  const table = new Map<number, Array<readonly [Uint8Array, number]>>();
+  const add = (key: string, id: number) => {
+    const bytes = new Uint8Array(Buffer.from(key));
     table.set(bytes.length, [...(table.get(bytes.length) ?? []), [bytes, id]]);
   };
-  for (const [key, id] of Object.entries(keys)) add(key, id);
-  for (const key of ['__proto__', 'constructor', 'prototype']) add(key, Key.Unsafe);
+  keys.forEach(add);
+  for (const key of ['__proto__', 'constructor', 'prototype']) add(key, UNSAFE);
   return table;
 }
+
+const MANIFEST_KEYS = keyTable(MANIFEST_FIELDS);
+const DIST_KEYS = keyTable(DIST_FIELDS);
 
 /**
  * Reads `body` as the packument of `expectedName`; undefined when the fast path cannot prove the
@@ -136,16 +149,10 @@ export function scanPackument(body: Buffer, expectedName: string): ScannedPackum
   }
 }
 
-interface ManifestFields {
-  deprecated?: unknown;
-}
-
-interface DistFields {
-  integrity?: unknown;
-  shasum?: unknown;
-  signatures?: unknown;
-  tarball?: unknown;
-  attestations?: unknown;
+/** The values facts are made of, as JSON.parse gives them: extractVersionFacts reads these. */
+interface FactFields {
+  readonly manifest: { deprecated?: unknown };
+  readonly dist: { integrity?: unknown; shasum?: unknown; signatures?: unknown; tarball?: unknown; attestations?: unknown };
 }
 
 class Scanner {
@@ -153,6 +160,8 @@ class Scanner {
   readonly #name: string;
   /** Whether the string token read last had an escape. */
   #escaped = false;
+  /** Set by #manifest when the manifest it read is not one parse.ts calls well formed. */
+  #malformed = false;
 
   constructor(body: Buffer, name: string) {
     this.#b = body;
@@ -161,214 +170,181 @@ class Scanner {
 
   document(): ScannedPackument {
     const b = this.#b;
-    let i = this.#ws(0);
-    if (b[i] !== OPEN_OBJECT) throw DECLINE;
     const members: ScannedMember[] = [];
     const seen = new Set<string>();
-    let versions: Map<string, ScannedVersion> | undefined;
-    let manifests: Map<string, { manifest: ManifestFields; dist: DistFields }> | undefined;
+    const versions = new Map<string, ScannedVersion>();
+    const factFields = new Map<string, FactFields>();
     const malformed: MalformedVersion[] = [];
-    let time: ScannedTimeEntry[] | undefined;
+    const time: ScannedTimeEntry[] = [];
     let distTags: ReadonlyMap<string, string> | undefined;
-    let named = false;
-    i = this.#ws(i + 1);
-    if (b[i] !== CLOSE_OBJECT) {
-      for (;;) {
-        const start = i;
-        const key = this.#plainKey(i);
-        i = this.#afterColon(this.#keyEnd);
-        if (seen.has(key) || isUnsafeKey(key)) throw DECLINE;
-        seen.add(key);
-        let end: number;
-        if (key === 'versions') {
-          versions = new Map();
-          manifests = new Map();
-          end = this.#versions(i, versions, manifests, malformed);
-        } else if (key === 'time') {
-          time = [];
-          end = this.#time(i, time);
-        } else if (key === 'dist-tags') {
-          if (b[i] !== OPEN_OBJECT) throw DECLINE;
-          end = this.#value(i, 1);
-          distTags = keptTags(JSON.parse(b.toString('utf8', i, end)) as Record<string, unknown>);
-        } else {
-          end = this.#value(i, 1);
-          if (key === 'name') {
-            if (b[i] !== QUOTE || this.#string(i, end) !== this.#name) throw DECLINE;
-            named = true;
-          }
-        }
-        members.push({ key, start, end });
-        i = this.#ws(end);
-        if (b[i] === COMMA) {
-          i = this.#ws(i + 1);
-          continue;
-        }
-        if (b[i] === CLOSE_OBJECT) break;
-        throw DECLINE;
+    const end = this.#members(this.#ws(0), (start) => {
+      const key = this.#plainKey(start);
+      const at = this.#afterColon(this.#keyEnd);
+      if (seen.has(key) || isUnsafeKey(key)) throw DECLINE;
+      seen.add(key);
+      let end: number;
+      if (key === 'versions') {
+        end = this.#versions(at, versions, factFields, malformed);
+      } else if (key === 'time') {
+        end = this.#time(at, time);
+      } else if (key === 'dist-tags') {
+        if (b[at] !== OPEN_OBJECT) throw DECLINE;
+        end = this.#value(at, 1);
+        distTags = keptTags(JSON.parse(b.toString('utf8', at, end)) as Record<string, unknown>);
+      } else {
+        end = this.#value(at, 1);
+        if (key === 'name' && (b[at] !== QUOTE || this.#string(at, end) !== this.#name)) throw DECLINE;
       }
-    }
-    if (this.#ws(i + 1) !== b.length) throw DECLINE;
-    if (!named || versions === undefined || manifests === undefined || time === undefined || distTags === undefined) throw DECLINE;
+      members.push({ key, start, end });
+      return end;
+    });
+    if (this.#ws(end) !== b.length) throw DECLINE;
+    // parse.ts fills in a missing name and an absent time or dist-tags, and says what is wrong with
+    // a missing versions: left to it.
+    if (!seen.has('name') || !seen.has('versions') || !seen.has('time') || distTags === undefined) throw DECLINE;
 
     const publishedAt = new Map<string, string>();
     for (const entry of time) if (entry.value !== undefined && versions.has(entry.key)) publishedAt.set(entry.key, entry.value);
     const facts = new Map<string, VersionFacts>();
-    for (const [version, { manifest, dist }] of manifests) {
-      facts.set(version, extractVersionFacts(this.#name, version, manifest as Record<string, unknown>, dist as Record<string, unknown>, publishedAt.get(version)));
+    for (const [version, { manifest, dist }] of factFields) {
+      facts.set(version, extractVersionFacts(this.#name, version, manifest, dist, publishedAt.get(version)));
     }
     return { name: this.#name, body: b, members, versions, malformed, time, distTags, facts };
   }
 
   /** `"versions":{…}`: the well-formed versions read, the others judged by parse.ts. */
-  #versions(i: number, out: Map<string, ScannedVersion>, manifests: Map<string, { manifest: ManifestFields; dist: DistFields }>, malformed: MalformedVersion[]): number {
+  #versions(i: number, out: Map<string, ScannedVersion>, factFields: Map<string, FactFields>, malformed: MalformedVersion[]): number {
     const b = this.#b;
-    if (b[i] !== OPEN_OBJECT) throw DECLINE;
     const seen = new Set<string>();
-    i = this.#ws(i + 1);
-    if (b[i] === CLOSE_OBJECT) return i + 1;
-    for (;;) {
-      const keyStart = i;
-      const version = this.#plainKey(i);
-      i = this.#afterColon(this.#keyEnd);
+    return this.#members(i, (keyStart) => {
+      const version = this.#plainKey(keyStart);
+      const at = this.#afterColon(this.#keyEnd);
       if (seen.has(version)) throw DECLINE;
       seen.add(version);
-      let end: number;
-      const manifest: ManifestFields = {};
-      const dist: DistFields = {};
-      const tarball = [0, 0];
-      if (isValidVersion(version) && b[i] === OPEN_OBJECT && (end = this.#manifest(i, version, manifest, dist, tarball)) > 0) {
-        out.set(version, { keyStart, start: i, end, tarballStart: tarball[0]!, tarballEnd: tarball[1]! });
-        manifests.set(version, { manifest, dist });
-      } else {
-        // Not one the fast path serves: parse.ts says why it is malformed, from its own bytes.
-        end = this.#value(i, 2);
-        const entry = malformedEntry(this.#name, version, JSON.parse(b.toString('utf8', i, end)));
-        if (entry === undefined) throw DECLINE;
-        malformed.push(entry);
+      if (isValidVersion(version) && b[at] === OPEN_OBJECT) {
+        const fields = new Int32Array(2 * MANIFEST_FIELDS.length);
+        const facts: FactFields = { manifest: {}, dist: {} };
+        const tarball = [0, 0];
+        const end = this.#manifest(at, version, fields, facts, tarball);
+        if (!this.#malformed) {
+          out.set(version, { keyStart, start: at, end, tarballStart: tarball[0]!, tarballEnd: tarball[1]!, fields });
+          factFields.set(version, facts);
+          return end;
+        }
       }
-      i = this.#ws(end);
-      if (b[i] === COMMA) {
-        i = this.#ws(i + 1);
-        continue;
-      }
-      if (b[i] === CLOSE_OBJECT) return i + 1;
-      throw DECLINE;
-    }
+      // Not one the fast path serves: parse.ts says why it is malformed, from its own bytes.
+      const end = this.#value(at, 2);
+      const entry = malformedEntry(this.#name, version, JSON.parse(b.toString('utf8', at, end)));
+      if (entry === undefined) throw DECLINE;
+      malformed.push(entry);
+      return end;
+    });
   }
 
   /**
-   * One manifest (depth 3) with its dist read; its end, or -1 when its version, name or dist is
-   * not what parse.ts calls well formed (the caller then asks parse.ts).
+   * One manifest (depth 3): where each of MANIFEST_FIELDS is into `fields`, the values facts are
+   * made of into `facts`, the tarball URL's token into `tarball`. Sets #malformed when its version,
+   * name or dist is not what parse.ts calls well formed (the caller then asks parse.ts).
    */
-  #manifest(i: number, version: string, manifest: ManifestFields, dist: DistFields, tarball: number[]): number {
+  #manifest(i: number, version: string, fields: Int32Array, facts: FactFields, tarball: number[]): number {
     const b = this.#b;
     let seen = 0;
     let versionOk = false;
     let nameOk = true;
-    let distOk = true;
-    i = this.#ws(i + 1);
-    if (b[i] !== CLOSE_OBJECT) {
-      for (;;) {
-        const id = this.#key(i, MANIFEST_KEYS);
-        i = this.#afterColon(this.#keyEnd);
-        if (id !== Key.Other) {
-          if (id === Key.Unsafe || (seen & (1 << id)) !== 0) throw DECLINE;
-          seen |= 1 << id;
-        }
-        let end: number;
-        if (id === Key.Dist && b[i] === OPEN_OBJECT) {
-          end = this.#dist(i, dist, tarball);
-        } else {
-          end = this.#value(i, 3);
-          if (id === Key.Version) versionOk = b[i] === QUOTE && this.#string(i, end) === version;
-          else if (id === Key.Name) nameOk = b[i] === QUOTE && this.#string(i, end) === this.#name;
-          else if (id === Key.Deprecated) manifest.deprecated = this.#decode(i, end);
-          else if (id === Key.Dist) distOk = false;
-        }
-        i = this.#ws(end);
-        if (b[i] === COMMA) {
-          i = this.#ws(i + 1);
-          continue;
-        }
-        if (b[i] === CLOSE_OBJECT) break;
-        throw DECLINE;
+    let distOk = false;
+    const end = this.#members(i, (start) => {
+      const id = this.#key(start, MANIFEST_KEYS);
+      const at = this.#afterColon(this.#keyEnd);
+      if (id === UNSAFE) throw DECLINE;
+      let end: number;
+      if (id === FIELD_DIST && b[at] === OPEN_OBJECT) {
+        end = this.#dist(at, facts.dist, tarball);
+        distOk = true;
+      } else {
+        end = this.#value(at, 3);
+        if (id === FIELD_VERSION) versionOk = b[at] === QUOTE && this.#string(at, end) === version;
+        else if (id === FIELD_NAME) nameOk = b[at] === QUOTE && this.#string(at, end) === this.#name;
+        else if (id === FIELD_DEPRECATED) facts.manifest.deprecated = this.#decode(at, end);
       }
-    }
-    if (!versionOk || !nameOk || !distOk || (seen & (1 << Key.Dist)) === 0) return -1;
+      if (id !== OTHER) {
+        if ((seen & (1 << id)) !== 0) throw DECLINE;
+        seen |= 1 << id;
+        fields[2 * id] = at;
+        fields[2 * id + 1] = end;
+      }
+      return end;
+    });
+    this.#malformed = !versionOk || !nameOk || !distOk;
     // Well formed, but with no tarball URL to replace: left to the slow path.
-    if (tarball[1] === 0) throw DECLINE;
-    return i + 1;
+    if (!this.#malformed && tarball[1] === 0) throw DECLINE;
+    return end;
   }
 
   /** A manifest's `dist` (depth 4); `tarball` must be a string, its token's range goes to `tarball`. */
-  #dist(i: number, dist: DistFields, tarball: number[]): number {
+  #dist(i: number, dist: FactFields['dist'], tarball: number[]): number {
     const b = this.#b;
     let seen = 0;
-    i = this.#ws(i + 1);
-    if (b[i] === CLOSE_OBJECT) return i + 1;
-    for (;;) {
-      const id = this.#key(i, DIST_KEYS);
-      i = this.#afterColon(this.#keyEnd);
-      if (id !== Key.Other) {
-        if (id === Key.Unsafe || (seen & (1 << id)) !== 0) throw DECLINE;
-        seen |= 1 << id;
-      }
-      const end = this.#value(i, 4);
+    return this.#members(i, (start) => {
+      const id = this.#key(start, DIST_KEYS);
+      const at = this.#afterColon(this.#keyEnd);
+      if (id === UNSAFE) throw DECLINE;
+      const end = this.#value(at, 4);
+      if (id === OTHER) return end;
+      if ((seen & (1 << id)) !== 0) throw DECLINE;
+      seen |= 1 << id;
       switch (id) {
-        case Key.Integrity:
-          dist.integrity = this.#decode(i, end);
+        case DistKey.Integrity:
+          dist.integrity = this.#decode(at, end);
           break;
-        case Key.Shasum:
-          dist.shasum = this.#decode(i, end);
+        case DistKey.Shasum:
+          dist.shasum = this.#decode(at, end);
           break;
-        case Key.Signatures:
-          dist.signatures = this.#decode(i, end);
+        case DistKey.Signatures:
+          dist.signatures = this.#decode(at, end);
           break;
-        case Key.Attestations:
-          dist.attestations = this.#decode(i, end);
-          break;
-        case Key.Tarball:
-          if (b[i] !== QUOTE) throw DECLINE;
-          dist.tarball = this.#string(i, end);
-          tarball[0] = i;
-          tarball[1] = end;
+        case DistKey.Attestations:
+          dist.attestations = this.#decode(at, end);
           break;
         default:
+          if (b[at] !== QUOTE) throw DECLINE;
+          dist.tarball = this.#string(at, end);
+          tarball[0] = at;
+          tarball[1] = end;
       }
-      i = this.#ws(end);
-      if (b[i] === COMMA) {
-        i = this.#ws(i + 1);
-        continue;
-      }
-      if (b[i] === CLOSE_OBJECT) return i + 1;
-      throw DECLINE;
-    }
+      return end;
+    });
   }
 
   /** `"time":{…}`: each member's range and its string value. */
   #time(i: number, out: ScannedTimeEntry[]): number {
     const b = this.#b;
-    if (b[i] !== OPEN_OBJECT) throw DECLINE;
     const seen = new Set<string>();
-    i = this.#ws(i + 1);
-    if (b[i] === CLOSE_OBJECT) return i + 1;
-    for (;;) {
-      const start = i;
-      const key = this.#plainKey(i);
-      i = this.#afterColon(this.#keyEnd);
+    return this.#members(i, (start) => {
+      const key = this.#plainKey(start);
+      const at = this.#afterColon(this.#keyEnd);
       // `unpublished` is re-serialized without its unsafe keys by parse.ts: left to that path.
       if (seen.has(key) || key === 'unpublished') throw DECLINE;
       seen.add(key);
-      const end = this.#value(i, 2);
-      out.push({ key, start, end, value: b[i] === QUOTE ? this.#string(i, end) : undefined });
-      i = this.#ws(end);
-      if (b[i] === COMMA) {
-        i = this.#ws(i + 1);
-        continue;
-      }
-      if (b[i] === CLOSE_OBJECT) return i + 1;
-      throw DECLINE;
+      const end = this.#value(at, 2);
+      out.push({ key, start, end, value: b[at] === QUOTE ? this.#string(at, end) : undefined });
+      return end;
+    });
+  }
+
+  /**
+   * The object at `i`, one member at a time: `member(start)` reads the member whose key starts at
+   * `start` and returns where its value ends. Returns the object's end.
+   */
+  #members(i: number, member: (start: number) => number): number {
+    const b = this.#b;
+    if (b[i] !== OPEN_OBJECT) throw DECLINE;
+    i = this.#ws(i + 1);
+    if (b[i] === CLOSE_OBJECT) return i + 1;
+    for (;;) {
+      i = this.#ws(member(i));
+      if (b[i] === COMMA) i = this.#ws(i + 1);
+      else if (b[i] === CLOSE_OBJECT) return i + 1;
+      else throw DECLINE;
     }
   }
 
@@ -385,7 +361,7 @@ class Scanner {
   }
 
   /** Which of `table`'s keys the key token at `i` is, without decoding it. */
-  #key(i: number, table: KeyTable): Key {
+  #key(i: number, table: KeyTable): number {
     const b = this.#b;
     if (b[i] !== QUOTE) throw DECLINE;
     const end = this.#skipString(i);
@@ -400,7 +376,7 @@ class Scanner {
         if (k === bytes.length) return id;
       }
     }
-    return Key.Other;
+    return OTHER;
   }
 
   /** Past the `:` after a key and the whitespace after it. */

@@ -1,19 +1,27 @@
 /**
- * The full form of a packument read by scan.ts, made from the upstream's own bytes: the hidden
- * versions and their `time` entries cut out, each `dist.tarball` replaced by countersign's URL,
- * `dist-tags` replaced by the repointed tags, `_attachments` left out. Everything else is copied
- * as the upstream wrote it, so a client's `JSON.parse` of the result gives what
- * `renderPackument(prepareRender(parsePackument(…)))` gives (up to the order of the top-level
- * members: this keeps the upstream's). Pure.
+ * The served forms of a packument read by scan.ts, made from the upstream's own bytes, so that a
+ * client's `JSON.parse` of them gives what `renderPackument(prepareRender(parsePackument(…)))`
+ * gives. The full form: the hidden versions and their `time` entries cut out, each
+ * `dist.tarball` replaced by countersign's URL, `dist-tags` replaced by the repointed tags,
+ * `_attachments` left out, everything else as the upstream wrote it (the top-level members in
+ * the upstream's order). The abbreviated form: abbreviated.ts's fields of each manifest, in its
+ * order and with its rules, each value copied as written. Pure.
  */
+import { hasInstallScript } from './abbreviated.js';
 import type { TarballUrl } from './render.js';
 import { stringMapJson } from './render.js';
-import type { ScannedPackument } from './scan.js';
+import { MANIFEST_FIELDS, type ScannedPackument, type ScannedVersion } from './scan.js';
 
 const COMMA = Buffer.from(',');
 const OPEN = Buffer.from('{');
 const CLOSE = Buffer.from('}');
 const TIME_META_KEYS: ReadonlySet<string> = new Set(['created', 'modified']);
+/** `"<field>":` for each of MANIFEST_FIELDS. */
+const FIELD_KEYS = MANIFEST_FIELDS.map((field) => Buffer.from(`${JSON.stringify(field)}:`));
+const FIELD_INDEX = new Map(MANIFEST_FIELDS.map((field, k) => [field, k]));
+const TRUE = Buffer.from('true');
+const INSTALL = Buffer.from('install');
+
 
 export interface SplicedPackument {
   readonly body: Buffer;
@@ -71,4 +79,75 @@ export function spliceFullForm(scanned: ScannedPackument, served: ReadonlySet<st
   }
   push(CLOSE);
   return { body: Buffer.concat(parts, length), manifestRanges };
+}
+
+/** The abbreviated form with only the `served` versions and the dist-tags `tags`. */
+export function spliceAbbreviatedForm(scanned: ScannedPackument, served: ReadonlySet<string>, tags: ReadonlyMap<string, string>, tarballUrl: TarballUrl): Buffer {
+  const { body } = scanned;
+  const parts: Buffer[] = [Buffer.from(`{"name":${JSON.stringify(scanned.name)},"dist-tags":${stringMapJson(tags)},"versions":{`, 'utf8')];
+  let first = true;
+  for (const [version, at] of scanned.versions) {
+    if (!served.has(version)) continue;
+    if (!first) parts.push(COMMA);
+    first = false;
+    parts.push(body.subarray(at.keyStart, at.start), OPEN);
+    abbreviatedMembers(scanned, version, at, tarballUrl, parts);
+    parts.push(CLOSE);
+  }
+  parts.push(CLOSE);
+  const modified = scanned.time.find((entry) => entry.key === 'modified' && entry.value !== undefined);
+  if (modified !== undefined) parts.push(COMMA, body.subarray(modified.start, modified.end));
+  parts.push(CLOSE);
+  return Buffer.concat(parts);
+}
+
+/** abbreviateManifest's members of one manifest, from its bytes, pushed onto `parts`. */
+function abbreviatedMembers(scanned: ScannedPackument, version: string, at: ScannedVersion, tarballUrl: TarballUrl, parts: Buffer[]): void {
+  const { body } = scanned;
+  const { fields } = at;
+  const value = (field: string): Buffer | undefined => {
+    const k = FIELD_INDEX.get(field)!;
+    return fields[2 * k + 1] === 0 ? undefined : body.subarray(fields[2 * k], fields[2 * k + 1]);
+  };
+  let first = true;
+  const push = (k: number, ...pieces: Buffer[]) => {
+    if (!first) parts.push(COMMA);
+    first = false;
+    parts.push(FIELD_KEYS[k]!, ...pieces);
+  };
+  for (let k = 0; k < MANIFEST_FIELDS.length; k++) {
+    const field = MANIFEST_FIELDS[k]!;
+    if (field === 'scripts') continue;
+    if (field === 'hasInstallScript') {
+      if (installScript(value('hasInstallScript'), value('scripts'))) push(k, TRUE);
+      continue;
+    }
+    const raw = value(field);
+    if (raw === undefined) continue;
+    if (field === 'dist') {
+      push(k, body.subarray(at.fields[2 * k]!, at.tarballStart), Buffer.from(JSON.stringify(tarballUrl(scanned.name, version)), 'utf8'), body.subarray(at.tarballEnd, at.fields[2 * k + 1]!));
+    } else if (field === '_hasShrinkwrap') {
+      if (raw.equals(TRUE)) push(k, TRUE);
+    } else if (field !== 'directories' || !isEmptyObject(raw)) {
+      push(k, raw);
+    }
+  }
+}
+
+/** hasInstallScript of a manifest with these two values (as written), decoded only when they could matter. */
+function installScript(flag: Buffer | undefined, scripts: Buffer | undefined): boolean {
+  if (flag !== undefined && flag.equals(TRUE)) return true;
+  // Without the word, or an escape that could spell it, no key of `scripts` is an install script.
+  if (scripts === undefined || (!scripts.includes(INSTALL) && !scripts.includes(0x5c))) return false;
+  return hasInstallScript({ scripts: JSON.parse(scripts.toString('utf8')) as unknown });
+}
+
+/** True for `{}` with any whitespace inside. */
+function isEmptyObject(raw: Buffer): boolean {
+  if (raw[0] !== 0x7b) return false;
+  for (let i = 1; i < raw.length - 1; i++) {
+    const c = raw[i];
+    if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) return false;
+  }
+  return true;
 }

@@ -14,7 +14,7 @@ import { parsePackument, type ParsedPackument } from '../registry/parse.js';
 import { repointDistTags, type AllowedVersion } from '../registry/dist-tags.js';
 import { prepareRender, renderPackument, type PackumentForm, type TarballUrl } from '../registry/render.js';
 import { scanPackument, type ScannedPackument } from '../registry/scan.js';
-import { spliceFullForm } from '../registry/splice.js';
+import { spliceAbbreviatedForm, spliceFullForm } from '../registry/splice.js';
 import type { MalformedVersion, VersionFacts } from '../registry/types.js';
 import type { PackageEvidence } from '../trust/evidence.js';
 import type { UpstreamClient } from '../upstream/client.js';
@@ -151,7 +151,7 @@ export interface ViewResult {
 
 /**
  * A packument as the decisions and the render take it: parsed (JSON.parse + parsePackument), or
- * scanned (scan.ts: facts and byte ranges, for a full form spliced from the upstream's bytes).
+ * scanned (scan.ts: facts and byte ranges, for forms spliced from the upstream's bytes).
  */
 type Source = ParsedPackument | ScannedPackument;
 
@@ -160,11 +160,11 @@ function isScanned(source: Source): source is ScannedPackument {
 }
 
 /**
- * The packument in `body`: scanned when the full form is wanted and the scan can prove the
- * document, else parsed. Throws ECS_UPSTREAM_INVALID_JSON as parsePackument does.
+ * The packument in `body`: scanned when the scan can prove the document, else parsed. Throws
+ * ECS_UPSTREAM_INVALID_JSON as parsePackument does.
  */
-function readPackument(body: Buffer, name: string, upstream: string, form: PackumentForm | undefined): Source {
-  return (form === 'full' ? scanPackument(body, name) : undefined) ?? parsePackument(parseJson(body, name, upstream), name);
+function readPackument(body: Buffer, name: string, upstream: string): Source {
+  return scanPackument(body, name) ?? parsePackument(parseJson(body, name, upstream), name);
 }
 
 /** The cache entry after a fetch, the packument read from a new body, or why the entry is stale. */
@@ -205,9 +205,9 @@ export interface PackumentServiceDeps {
 
 /**
  * Fetch → parse → verify → decide → rewrite → serialize, with the upstream body and the served
- * bytes cached in one LRU bounded by bytes. A warm request does no JSON work. A full form is
+ * bytes cached in one LRU bounded by bytes. A warm request does no JSON work. The served forms are
  * spliced from the upstream's bytes when scan.ts can prove the document (no JSON.parse of it at
- * all); otherwise, and for the abbreviated form, the document is parsed and re-serialized.
+ * all); otherwise the document is parsed and re-serialized.
  */
 export class PackumentService {
   readonly #deps: PackumentServiceDeps;
@@ -305,7 +305,7 @@ export class PackumentService {
     let staleBecause: CountersignError | undefined;
     if (!entry || !this.#isFresh(entry, this.#now())) {
       // Keyed by package alone: requests under every public base URL (every Host) share one fetch.
-      ({ entry, parsed, scanned, staleBecause } = await this.#fetches.run(key, () => this.#refresh(name, upstream, key, form)));
+      ({ entry, parsed, scanned, staleBecause } = await this.#fetches.run(key, () => this.#refresh(name, upstream, key)));
     }
     if (!entry || entry.raw === undefined) {
       throw new CountersignError('ECS_NOT_FOUND', `${name} is not in upstream ${upstream.name}`);
@@ -318,7 +318,7 @@ export class PackumentService {
     if (cached && cached.key === viewKey && this.#now() < cached.validUntil) return { view: cached.view, staleBecause };
 
     const started = performance.now();
-    const computed = await this.#compute(name, rule, base, entry, parsed ?? readPackument(entry.raw.bytes(), name, upstream.name, form), keys, form, scanned);
+    const computed = await this.#compute(name, rule, base, entry, parsed ?? readPackument(entry.raw.bytes(), name, upstream.name), keys, form, scanned);
     this.#deps.metrics.rewriteDuration.observe((performance.now() - started) / 1000);
     // Views are per public base URL; without server.publicUrl the base comes from the Host header,
     // so a client sending many hosts must not multiply what a package holds in memory.
@@ -337,7 +337,7 @@ export class PackumentService {
   }
 
   /** Fetches (or revalidates) the upstream packument into the cache; one at a time per package. */
-  async #refresh(name: string, upstream: UpstreamConfig, key: string, form: PackumentForm | undefined): Promise<Refreshed> {
+  async #refresh(name: string, upstream: UpstreamConfig, key: string): Promise<Refreshed> {
     const { config, metrics } = this.#deps;
     const upstreamName = upstream.name;
     const now = this.#now();
@@ -367,7 +367,7 @@ export class PackumentService {
           if (found.length > 0) metrics.verificationDuration.observe({ check: 'registry-signature' }, (performance.now() - bodyEnded) / 1000);
           return found;
         });
-        parsed = readPackument(fetched.body, name, upstreamName, form);
+        parsed = readPackument(fetched.body, name, upstreamName);
         entry = { upstream: upstreamName, raw: new PackedBody(fetched.body), etag: fetched.etag, fetchedAt: this.#now(), signatures: entry?.signatures ?? new SignatureResults(), views: new Map() };
         metrics.cacheRequests.inc({ cache: 'packument', result: 'miss' });
       } else {
@@ -464,7 +464,8 @@ export class PackumentService {
     const latestHeldBack = upstreamLatest !== undefined && inputs.has(upstreamLatest) && !served.has(upstreamLatest) ? upstreamLatest : undefined;
     const facts = parsed.facts;
     const decisions = new DecisionTable(inputs, (version, kept) => decideVersion(facts.get(version)!, kept.signature, kept.tampered));
-    const spliced = (from: ScannedPackument): RenderedForm => {
+    const spliced = (from: ScannedPackument, f: PackumentForm): RenderedForm => {
+      if (f === 'abbreviated') return { variant: new Variant(spliceAbbreviatedForm(from, served, distTags, tarballUrl), `${tag}-a`, 'application/vnd.npm.install-v1+json'), manifestRanges: new Map() };
       const out = spliceFullForm(from, served, distTags, tarballUrl);
       return { variant: new Variant(out.body, `${tag}-f`, 'application/json'), manifestRanges: out.manifestRanges };
     };
@@ -472,8 +473,8 @@ export class PackumentService {
       { name, rule, facts: parsed.facts, decisions, malformed: parsed.malformed, distTags, servedCount: served.size, latestHeldBack },
       (later) => {
         // The same upstream bytes, the same decisions: the same document as if rendered at once.
-        const source = readPackument(raw.bytes(), name, entry.upstream, later);
-        const again = isScanned(source) ? spliced(source) : rendered(later, prepareRender(source, tarballUrl, [later]));
+        const source = readPackument(raw.bytes(), name, entry.upstream);
+        const again = isScanned(source) ? spliced(source, later) : rendered(later, prepareRender(source, tarballUrl, [later]));
         // Count the new bytes against the cache budget (set() recomputes the entry's size).
         queueMicrotask(() => {
           if (this.#cache.peek(entryKey) === entry) this.#cache.set(entryKey, entry);
@@ -482,7 +483,7 @@ export class PackumentService {
       },
     );
     if (form !== undefined && prepared !== undefined) view.adopt(form, rendered(form, prepared));
-    else if (form === 'full' && isScanned(parsed)) view.adopt(form, spliced(parsed));
+    else if (form !== undefined && isScanned(parsed)) view.adopt(form, spliced(parsed, form));
     return { view, validUntil };
   }
 

@@ -1,8 +1,8 @@
 /**
  * The fast path (scan.ts + splice.ts) against the reference (parsePackument + prepareRender +
- * renderPackument): whenever the scan accepts a document, a client's JSON.parse of the spliced
- * full form, every fact, the malformed versions and the dist-tags are the reference's; and the
- * scan declines every document whose meaning it could get wrong.
+ * renderPackument): whenever the scan accepts a document, a client's JSON.parse of both spliced
+ * forms, every fact, the malformed versions and the dist-tags are the reference's; and the scan
+ * declines every document whose meaning it could get wrong.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +11,7 @@ import { repointDistTags, type AllowedVersion } from '../../../src/registry/dist
 import { parsePackument } from '../../../src/registry/parse.js';
 import { prepareRender, renderPackument } from '../../../src/registry/render.js';
 import { scanPackument } from '../../../src/registry/scan.js';
-import { spliceFullForm } from '../../../src/registry/splice.js';
+import { spliceAbbreviatedForm, spliceFullForm } from '../../../src/registry/splice.js';
 import { loadRealPackument, packumentArb, REAL_PACKUMENT_NAME } from '../../helpers/packument-gen.js';
 
 const BASE = 'https://countersign.example/';
@@ -29,8 +29,11 @@ function agrees(body: Buffer, name: string, allow: (version: string, index: numb
   const kept = new Map<string, AllowedVersion>();
   for (const [version, facts] of parsed.facts) if (served.has(version)) kept.set(version, { deprecated: facts.deprecated });
   const spliced = spliceFullForm(scanned, served, repointDistTags(parsed.distTags, kept).tags, tarballUrl);
-  const reference = renderPackument(prepareRender(parsed, tarballUrl, ['full']), served, 'full');
+  const prepared = prepareRender(parsed, tarballUrl);
+  const reference = renderPackument(prepared, served, 'full');
   assert.deepEqual(JSON.parse(spliced.body.toString('utf8')), JSON.parse(reference.body.toString('utf8')));
+  const abbreviated = spliceAbbreviatedForm(scanned, served, repointDistTags(parsed.distTags, kept).tags, tarballUrl);
+  assert.deepEqual(JSON.parse(abbreviated.toString('utf8')), JSON.parse(renderPackument(prepared, served, 'abbreviated').body.toString('utf8')));
   assert.deepEqual([...spliced.manifestRanges.keys()], [...reference.manifestRanges.keys()]);
   for (const [version, [start, end]] of spliced.manifestRanges) {
     const [refStart, refEnd] = reference.manifestRanges.get(version)!;
@@ -63,8 +66,10 @@ function sample(extra: Record<string, unknown> = {}): Record<string, unknown> {
     name: 'demo',
     'dist-tags': { latest: '1.1.0', next: '2.0.0-rc.1', 'bad tag': '1.0.0', num: 3 },
     versions: {
-      '1.0.0': manifest('1.0.0', { deprecated: 'use 1.1' }),
-      '1.1.0': manifest('1.1.0', { deprecated: '' }),
+      '1.0.0': manifest('1.0.0', { deprecated: 'use 1.1', directories: {}, _hasShrinkwrap: false, bin: { demo: 'bin.js' }, engines: { node: '>=18' } }),
+      '1.1.0': manifest('1.1.0', { deprecated: '', directories: { lib: 'lib' }, _hasShrinkwrap: true, scripts: { preinstall: '', postinstall: 'node p.js' } }),
+      '1.1.1': manifest('1.1.1', { hasInstallScript: true, scripts: { 'not-install': 'x' }, cpu: ['x64'], os: null, funding: 'https://f.example' }),
+      '1.1.2': manifest('1.1.2', { hasInstallScript: false, scripts: 'install', peerDependencies: { b: '*' }, peerDependenciesMeta: { b: { optional: true } } }),
       '1.0.0beta': manifest('1.0.0beta'),
       '1.2.0': manifest('1.3.0'),
       '2.0.0-rc.1': manifest('2.0.0-rc.1', { nested: [[[{ a: [true, false, null] }]]] }),
@@ -167,6 +172,15 @@ test('declines bytes that are not UTF-8', () => {
 test('nesting up to the limit is accepted', () => {
   const text = compact.replace('"readme":', `"deep":${'['.repeat(62)}${']'.repeat(62)},"readme":`);
   assert.equal(agrees(Buffer.from(text), 'demo', () => true), true);
+});
+
+test('an install script spelled with an escape still counts in the abbreviated form', () => {
+  const text = compact.replace('"scripts":{"test":"node t.js"}', '"scripts":{"\\u0069nstall":"node-gyp rebuild"}');
+  assert.notEqual(text, compact);
+  assert.equal(agrees(Buffer.from(text), 'demo', () => true), true);
+  const scanned = scanPackument(Buffer.from(text), 'demo')!;
+  const abbreviated = JSON.parse(spliceAbbreviatedForm(scanned, new Set(['1.0.0']), new Map(), tarballUrl).toString()) as { versions: Record<string, { hasInstallScript?: boolean }> };
+  assert.equal(abbreviated.versions['1.0.0']!.hasInstallScript, true);
 });
 
 test('escapes in values are decoded as JSON.parse decodes them', () => {
