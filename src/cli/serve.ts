@@ -19,6 +19,16 @@ export async function serve(argv: string[]): Promise<number> {
   const stdout = bufferedStdout();
   const logger = createLogger(config.log.level, stdout);
   const app = await createApp(config, { logger, droppedLogLines: () => stdout.droppedLines, ...(adminToken !== undefined ? { adminToken } : {}) });
+  // Before taking traffic, as a readiness gate would: a failure only costs the first request time.
+  await app.warmUp().then(
+    (report) => {
+      if (report === undefined) return;
+      const { ms, versions, verified } = report;
+      if (verified === versions) logger.info({ ms: Math.round(ms), versions }, `verification pipeline warmed up on ${versions} generated versions in ${Math.round(ms)} ms`);
+      else logger.error({ versions, verified }, `verification self-check failed: only ${verified} of ${versions} generated signatures verified`);
+    },
+    (err: unknown) => logger.warn({ err }, 'warm-up failed; serving without it'),
+  );
   const url = await app.listen();
   logger.info({ url, config: config.source, dataDir: config.server.dataDir, policy: config.policy.hash, upstreams: [...config.upstreams.keys()] }, `countersign listening on ${url}`);
 

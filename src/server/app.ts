@@ -5,6 +5,7 @@ import { TamperRecords } from '../cache/tamper-records.js';
 import { SignatureLedger } from '../cache/signature-ledger.js';
 import { TarballStore } from '../cache/tarball-store.js';
 import type { Config } from '../config/types.js';
+import type { VerifyRule } from '../policy/types.js';
 import { CountersignError, toCountersignError } from '../errors.js';
 import { accessLog, type Logger } from '../log.js';
 import { Metrics } from '../metrics.js';
@@ -23,6 +24,7 @@ import { serveManifest, servePackument, serveTarball, type VerifiedDeps } from '
 import { TarballOrigins } from './tarball-origin.js';
 import { TarballService } from './tarball-service.js';
 import { TrustRuntime } from './trust-runtime.js';
+import { warmUp, type WarmUpReport } from './warm-up.js';
 import { VERSION } from '../version.js';
 
 export interface AppOptions {
@@ -51,6 +53,12 @@ export interface App {
   readonly services: AppServices;
   /** Starts listening; resolves with the bound address as a URL (`http://127.0.0.1:54321/`). */
   listen(port?: number, host?: string): Promise<string>;
+  /**
+   * Starts the signature workers and runs the verification pipeline once on a generated packument
+   * (see warm-up.ts), so that the first large packument is not also V8's first sight of that code.
+   * Undefined when no rule verifies. `serve` calls it before `listen`.
+   */
+  warmUp(): Promise<WarmUpReport | undefined>;
   /** Stops accepting, lets in-flight requests finish within `shutdownGrace`, then closes everything. */
   close(): Promise<void>;
   readonly ready: boolean;
@@ -260,6 +268,12 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, t
     services,
     get ready() {
       return isReady();
+    },
+    async warmUp() {
+      const rule = config.policy.rules.find((r): r is VerifyRule => r.mode === 'verify');
+      if (rule === undefined) return undefined;
+      pool.start();
+      return warmUp({ pool, origins, rule, upstreamUrl: client.upstream(rule.upstream).url });
     },
     listen(port = config.server.port, host = config.server.host) {
       return new Promise((resolve, reject) => {
