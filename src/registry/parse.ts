@@ -26,7 +26,8 @@ export interface ParsedPackument {
 }
 
 const DOC_SKIPPED_KEYS: ReadonlySet<string> = new Set(['versions', 'time', 'dist-tags', '_attachments']);
-const TIME_META_KEYS: ReadonlySet<string> = new Set(['created', 'modified']);
+/** The `time` entries that date the package, not a version. */
+export const TIME_META_KEYS: ReadonlySet<string> = new Set(['created', 'modified']);
 const MAX_TAG_LENGTH = 128;
 
 /**

@@ -8,6 +8,7 @@
  * order and with its rules, each value copied as written. Pure.
  */
 import { hasInstallScript } from './abbreviated.js';
+import { TIME_META_KEYS } from './parse.js';
 import type { TarballUrl } from './render.js';
 import { stringMapJson } from './render.js';
 import { MANIFEST_FIELDS, type ScannedPackument, type ScannedVersion } from './scan.js';
@@ -15,13 +16,11 @@ import { MANIFEST_FIELDS, type ScannedPackument, type ScannedVersion } from './s
 const COMMA = Buffer.from(',');
 const OPEN = Buffer.from('{');
 const CLOSE = Buffer.from('}');
-const TIME_META_KEYS: ReadonlySet<string> = new Set(['created', 'modified']);
 /** `"<field>":` for each of MANIFEST_FIELDS. */
 const FIELD_KEYS = MANIFEST_FIELDS.map((field) => Buffer.from(`${JSON.stringify(field)}:`));
 const FIELD_INDEX = new Map(MANIFEST_FIELDS.map((field, k) => [field, k]));
 const TRUE = Buffer.from('true');
 const INSTALL = Buffer.from('install');
-
 
 export interface SplicedPackument {
   readonly body: Buffer;
@@ -58,7 +57,7 @@ export function spliceFullForm(scanned: ScannedPackument, served: ReadonlySet<st
         first = false;
         const manifestStart = length + at.start - at.keyStart;
         push(body.subarray(at.keyStart, at.tarballStart));
-        push(Buffer.from(JSON.stringify(tarballUrl(scanned.name, version)), 'utf8'));
+        push(tarballToken(scanned, version, tarballUrl));
         push(body.subarray(at.tarballEnd, at.end));
         manifestRanges.set(version, [manifestStart, length]);
       }
@@ -125,13 +124,18 @@ function abbreviatedMembers(scanned: ScannedPackument, version: string, at: Scan
     const raw = value(field);
     if (raw === undefined) continue;
     if (field === 'dist') {
-      push(k, body.subarray(at.fields[2 * k]!, at.tarballStart), Buffer.from(JSON.stringify(tarballUrl(scanned.name, version)), 'utf8'), body.subarray(at.tarballEnd, at.fields[2 * k + 1]!));
+      push(k, body.subarray(at.fields[2 * k]!, at.tarballStart), tarballToken(scanned, version, tarballUrl), body.subarray(at.tarballEnd, at.fields[2 * k + 1]!));
     } else if (field === '_hasShrinkwrap') {
       if (raw.equals(TRUE)) push(k, TRUE);
     } else if (field !== 'directories' || !isEmptyObject(raw)) {
       push(k, raw);
     }
   }
+}
+
+/** The JSON string of countersign's tarball URL for `version`, as it replaces the upstream's in both forms. */
+function tarballToken(scanned: ScannedPackument, version: string, tarballUrl: TarballUrl): Buffer {
+  return Buffer.from(JSON.stringify(tarballUrl(scanned.name, version)), 'utf8');
 }
 
 /** hasInstallScript of a manifest with these two values (as written), decoded only when they could matter. */
