@@ -36,7 +36,9 @@ export const versionArb: fc.Arbitrary<string> = fc
   .map(({ major, minor, patch, pre }) => `${major}.${minor}.${patch}${pre === undefined ? '' : `-${pre}`}`);
 
 /** Keys that are not valid versions, or that `isValidVersion` refuses. */
-const junkVersionKeyArb = fc.constantFrom('__proto__', 'constructor', 'not-a-version', '1.0', 'v1.0.0', '1.0.0+build.1', '9'.repeat(300));
+const SAFE_JUNK_VERSION_KEYS = ['not-a-version', '1.0', 'v1.0.0', '1.0.0+build.1', '9'.repeat(300)] as const;
+const junkVersionKeyArb = (unsafeKeys: boolean): fc.Arbitrary<string> =>
+  fc.constantFrom<string>(...SAFE_JUNK_VERSION_KEYS, ...(unsafeKeys ? ['__proto__', 'constructor'] : []));
 
 type ManifestShape = 'ok' | 'not-object' | 'wrong-version' | 'wrong-name' | 'no-dist' | 'dist-not-object';
 const shapeArb: fc.Arbitrary<ManifestShape> = fc.oneof(
@@ -53,16 +55,20 @@ interface VersionSpec {
   readonly protoKey: boolean;
 }
 
-const versionSpecArb: fc.Arbitrary<VersionSpec> = fc.record({
-  shape: shapeArb,
-  deprecated: fc.boolean(),
-  installScript: fc.boolean(),
-  hasTime: fc.boolean(),
-  foreignTarball: fc.boolean(),
-  protoKey: fc.boolean(),
-});
+function versionSpecArb(unsafeKeys: boolean): fc.Arbitrary<VersionSpec> {
+  return fc.record({
+    shape: shapeArb,
+    deprecated: fc.boolean(),
+    installScript: fc.boolean(),
+    hasTime: fc.boolean(),
+    foreignTarball: fc.boolean(),
+    protoKey: unsafeKeys ? fc.boolean() : fc.constant(false),
+  });
+}
 
-const tagNameArb = fc.constantFrom('latest', 'latest', 'next', 'beta', 'v1-lts', 'canary', '__proto__', 'has space');
+const SAFE_TAG_NAMES = ['latest', 'latest', 'next', 'beta', 'v1-lts', 'canary', 'has space'] as const;
+const tagNameArb = (unsafeKeys: boolean): fc.Arbitrary<string> =>
+  fc.constantFrom<string>(...SAFE_TAG_NAMES, ...(unsafeKeys ? ['__proto__'] : []));
 
 /** Defines an own enumerable property, even for `__proto__` (plain assignment would set the prototype). */
 function setOwn(target: Record<string, unknown>, key: string, value: unknown): void {
@@ -94,6 +100,7 @@ function buildDoc(
   junkKeys: readonly string[],
   tags: ReadonlyArray<readonly [string, unknown]>,
   extras: boolean,
+  unsafeKeys: boolean,
 ): Record<string, unknown> {
   const versionsObj: Record<string, unknown> = {};
   const time: Record<string, unknown> = { created: '2020-01-01T00:00:00.000Z', modified: '2024-01-01T00:00:00.000Z' };
@@ -110,23 +117,37 @@ function buildDoc(
 
   const doc: Record<string, unknown> = { _id: name, _rev: '3-abc', name, 'dist-tags': distTags, versions: versionsObj, time };
   if (extras) {
+    doc['readme'] = '# hello';
+    doc['_attachments'] = { 'x.tgz': { data: 'AAAA' } };
+  }
+  if (extras && unsafeKeys) {
     setOwn(doc, '__proto__', { polluted: 'top' });
     setOwn(time, '__proto__', { polluted: 'time' });
     doc['constructor'] = { prototype: { polluted: 'ctor' } };
-    doc['readme'] = '# hello';
-    doc['_attachments'] = { 'x.tgz': { data: 'AAAA' } };
     time['unpublished'] = { time: '2023-01-01T00:00:00.000Z', versions: ['0.0.1'] };
   }
   return doc;
 }
 
+export interface PackumentArbOptions {
+  /**
+   * Whether to put `__proto__`/`constructor` keys and `time.unpublished` in (default true). Off,
+   * the documents are still odd (malformed versions, foreign tarballs, junk version keys and
+   * dist-tags) but free of what a fast reader must refuse outright.
+   */
+  readonly unsafeKeys?: boolean;
+}
+
 /** A hostile-but-plausible packument. */
-export function packumentArb(): fc.Arbitrary<GeneratedPackument> {
+export function packumentArb({ unsafeKeys = true }: PackumentArbOptions = {}): fc.Arbitrary<GeneratedPackument> {
   return fc
     .record({
       name: fc.constantFrom('pkg', '@scope/pkg'),
-      versions: fc.uniqueArray(fc.tuple(versionArb, versionSpecArb), { maxLength: 14, selector: ([v]) => v }),
-      junkKeys: fc.oneof({ weight: 3, arbitrary: fc.constant([]) }, { weight: 1, arbitrary: fc.uniqueArray(junkVersionKeyArb, { maxLength: 2 }) }),
+      versions: fc.uniqueArray(fc.tuple(versionArb, versionSpecArb(unsafeKeys)), { maxLength: 14, selector: ([v]) => v }),
+      junkKeys: fc.oneof(
+        { weight: 3, arbitrary: fc.constant([]) },
+        { weight: 1, arbitrary: fc.uniqueArray(junkVersionKeyArb(unsafeKeys), { maxLength: 2 }) },
+      ),
       extras: fc.boolean(),
     })
     .chain(({ name, versions, junkKeys, extras }) => {
@@ -136,9 +157,9 @@ export function packumentArb(): fc.Arbitrary<GeneratedPackument> {
         { weight: 1, arbitrary: fc.constantFrom('9.9.9', '2.0.0-rc.9', 'not-a-version', '') },
         { weight: 1, arbitrary: fc.constantFrom<unknown>(42, null, { v: '1.0.0' }) },
       );
-      const tags = fc.uniqueArray(fc.tuple(tagNameArb, target), { maxLength: 5, selector: ([t]) => t });
+      const tags = fc.uniqueArray(fc.tuple(tagNameArb(unsafeKeys), target), { maxLength: 5, selector: ([t]) => t });
       return tags.map((tagList) => {
-        const built = buildDoc(name, versions, junkKeys, tagList, extras);
+        const built = buildDoc(name, versions, junkKeys, tagList, extras, unsafeKeys);
         const doc = JSON.parse(JSON.stringify(built)) as Record<string, unknown>;
         return { name, doc, versionKeys: keys };
       });
