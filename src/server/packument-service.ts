@@ -1,17 +1,14 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { PackedBody } from '../cache/packed-body.js';
-import { ledgerDigest, type SignatureLedger } from '../cache/signature-ledger.js';
+import type { SignatureLedger } from '../cache/signature-ledger.js';
 import { SingleFlight } from '../cache/single-flight.js';
 import type { Config, UpstreamConfig } from '../config/types.js';
 import { CountersignError, isCountersignError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
-import { decide } from '../policy/decide.js';
-import type { Decision } from '../policy/decision.js';
 import type { VerifyRule } from '../policy/types.js';
-import { assertPackageName, tarballFileName } from '../registry/name.js';
 import { parsePackument, type ParsedPackument } from '../registry/parse.js';
-import { repointDistTags, type AllowedVersion } from '../registry/dist-tags.js';
+import { repointDistTags } from '../registry/dist-tags.js';
 import { prepareRender, renderPackument, type PackumentForm, type TarballUrl } from '../registry/render.js';
 import { scanPackument, type ScannedPackument } from '../registry/scan.js';
 import { spliceAbbreviatedForm, spliceFullForm } from '../registry/splice.js';
@@ -20,14 +17,17 @@ import type { PackageEvidence } from '../trust/evidence.js';
 import type { UpstreamClient } from '../upstream/client.js';
 import type { RegistryKeys } from '../upstream/keys.js';
 import { fetchPackument, packumentPath } from '../upstream/packument.js';
-import { signaturePlan, toP256Task, verdictFromPlan, type SignaturePlan, type SignatureTask } from '../verify/registry-signature.js';
+import { toP256Task, type SignaturePlan } from '../verify/registry-signature.js';
+import { planTasks, signedMessages, storeScanned, storeVerdicts, takeKnown, unanswered, validityFrom, validTasks } from '../verify/signature-batch.js';
 import type { SignaturePool } from '../verify/signature-pool.js';
 import type { ScannedResult } from '../verify/streaming-scan.js';
-import { SignatureResults, type SignedMessage } from '../verify/signature-results.js';
-import type { RegistryKeySet, SignatureVerdict } from '../verify/types.js';
+import { SignatureResults } from '../verify/signature-results.js';
+import type { RegistryKeySet } from '../verify/types.js';
+import { tarballUrlFor } from './public-url.js';
 import type { TarballOrigins } from './tarball-origin.js';
-import { DecisionTable, decisionInputs, type DecisionInputs } from './decision-table.js';
+import { DecisionTable } from './decision-table.js';
 import { Variant } from './variant.js';
+import { decideVersions, keptVersions, signaturePlans, versionDecider, type DecideVersion, type VersionDecisions } from './version-decisions.js';
 
 /** Served forms kept per package, one per public base URL. */
 const MAX_VIEWS_PER_PACKAGE = 4;
@@ -400,8 +400,7 @@ export class PackumentService {
     // parsed document needs that they missed). Meanwhile this thread plans each version's
     // signature verdict and pre-serializes the versions of the form the request wants (phase 1 of
     // the render does not depend on decisions): what follows the verification runs on one thread.
-    const plans = new Map<VersionFacts, SignaturePlan>();
-    for (const facts of parsed.facts.values()) plans.set(facts, signaturePlan(facts, keys));
+    const plans = signaturePlans(parsed.facts, keys);
     const verifying = this.#verifySignatures(ledgerPackage(entry.upstream, name), plans, entry.signatures, scanned);
     let prepared;
     try {
@@ -410,44 +409,37 @@ export class PackumentService {
     } finally {
       await verifying;
     }
-
     const policyStarted = performance.now();
-    const now = this.#now();
-    const inputs = new Map<string, DecisionInputs>();
-    const served = new Set<string>();
-    let validUntil = Number.POSITIVE_INFINITY;
-    const isValid = (key: { key: string }, message: string, sig: string) => entry.signatures.get(key.key, message, sig) === true;
-    const trust = this.#deps.evidence?.(name);
     // Pure given the facts and what is kept in DecisionInputs: DecisionTable calls it again later.
-    const decideVersion = (facts: VersionFacts, signature: SignatureVerdict, tampered: boolean): Decision => {
-      const origin = origins.resolve(facts.tarball, rule.upstream);
-      return decide(rule, {
-        facts,
-        signature,
-        tarballOriginAllowed: 'upstream' in origin,
-        ...('refused' in origin ? { tarballOriginDetail: origin.refused } : {}),
-        tampered,
-        now,
-        ...(trust ? { trust } : {}),
-      });
-    };
-    for (const [version, facts] of parsed.facts) {
-      const signature = verdictFromPlan(plans.get(facts)!, facts, isValid);
-      const tampered = epochs.isTampered(facts);
-      const decision = decideVersion(facts, signature, tampered);
-      inputs.set(version, decisionInputs(decision, signature, tampered));
-      if (decision.allowed) served.add(version);
-      if (decision.revisitAt !== undefined) validUntil = Math.min(validUntil, decision.revisitAt);
-      for (const reason of decision.reasons) if (!decision.allowed) metrics.versionsHidden.inc({ reason });
-    }
-    for (const _ of parsed.malformed) metrics.versionsHidden.inc({ reason: 'malformed' });
+    const decideVersion = versionDecider(rule, origins, this.#now(), this.#deps.evidence?.(name));
+    const decisions = decideVersions(parsed.facts, plans, validityFrom(entry.signatures), (facts) => epochs.isTampered(facts), decideVersion);
+    this.#countHidden(decisions, parsed.malformed.length);
     metrics.verificationDuration.observe({ check: 'policy' }, (performance.now() - policyStarted) / 1000);
+    return this.#render(name, rule, base, entry, parsed, keys, tarballUrl, decisions, decideVersion, form, prepared);
+  }
 
+  #countHidden(decisions: VersionDecisions, malformed: number): void {
+    const { versionsHidden } = this.#deps.metrics;
+    for (const [reason, count] of decisions.hidden) versionsHidden.inc({ reason }, count);
+    if (malformed > 0) versionsHidden.inc({ reason: 'malformed' }, malformed);
+  }
+
+  /** The view of `parsed` with these decisions; the form `form` rendered now (from `prepared` when parsed). */
+  #render(
+    name: string,
+    rule: VerifyRule,
+    base: string,
+    entry: Entry,
+    parsed: Source,
+    keys: RegistryKeySet | undefined,
+    tarballUrl: TarballUrl,
+    { inputs, served, validUntil }: VersionDecisions,
+    decideVersion: DecideVersion,
+    form: PackumentForm | undefined,
+    prepared: ReturnType<typeof prepareRender> | undefined,
+  ): { view: LazyView; validUntil: number } {
     // The dist-tags as renderPackument repoints them: over the served versions, in upstream order.
-    const kept = new Map<string, AllowedVersion>();
-    for (const [version, facts] of parsed.facts) {
-      if (served.has(version)) kept.set(version, { deprecated: facts.deprecated });
-    }
+    const kept = keptVersions(parsed.facts, served);
     const distTags = repointDistTags(parsed.distTags, kept).tags;
     const raw = entry.raw!;
     const tag = createHash('sha256')
@@ -488,44 +480,30 @@ export class PackumentService {
   }
 
   async #verifySignatures(pkg: string, plans: ReadonlyMap<VersionFacts, SignaturePlan>, results: SignatureResults, scanned: Promise<ScannedResult[]> | undefined): Promise<void> {
-    const { ledger } = this.#deps;
-    const all: SignatureTask[] = [];
-    for (const p of plans.values()) if ('tasks' in p) for (const task of p.tasks) all.push(task);
+    const { ledger, metrics } = this.#deps;
+    const all = planTasks(plans.values());
     const found = scanned === undefined ? [] : await scanned;
-    for (const r of found) results.set(r.key, r.message, r.sig, r.valid);
-    const missing = all.filter((task) => !results.has(task.key.key, task.message, task.sig));
+    storeScanned(results, found);
+    const missing = unanswered(all, results);
     // Worth writing down unless every result was already in memory (and so recorded before).
     const learned = found.length > 0 || missing.length > 0;
-    const todo = ledger === undefined ? missing : this.#fromLedger(ledger, pkg, missing, results);
+    let todo = missing;
+    if (ledger !== undefined && missing.length > 0) {
+      todo = takeKnown(ledger.validFor(pkg), missing, results);
+      const hits = missing.length - todo.length;
+      if (hits > 0) metrics.cacheRequests.inc({ cache: 'signature-ledger', result: 'hit' }, hits);
+      if (todo.length > 0) metrics.cacheRequests.inc({ cache: 'signature-ledger', result: 'miss' }, todo.length);
+    }
     if (todo.length > 0) {
       const started = performance.now();
       const valid = await this.#deps.pool.verifyMany(todo.map(toP256Task));
-      this.#deps.metrics.verificationDuration.observe({ check: 'registry-signature' }, (performance.now() - started) / 1000);
-      todo.forEach((task, i) => results.set(task.key.key, task.message, task.sig, valid[i] === true));
+      metrics.verificationDuration.observe({ check: 'registry-signature' }, (performance.now() - started) / 1000);
+      storeVerdicts(results, todo, valid);
     }
     // Results for versions that left the packument are dropped, so what is kept stays bounded by it.
-    if (results.size > all.length * 2 + 64) results.retainOnly(all.map(signedMessage));
-    if (ledger !== undefined && learned) ledger.recordSoon(pkg, all.filter((t) => results.get(t.key.key, t.message, t.sig) === true).map(signedMessage));
+    if (results.size > all.length * 2 + 64) results.retainOnly(signedMessages(all));
+    if (ledger !== undefined && learned) ledger.recordSoon(pkg, signedMessages(validTasks(all, results)));
   }
-
-  /** Takes the signatures of `tasks` that the ledger knows as valid into `results`; returns the others. */
-  #fromLedger(ledger: SignatureLedger, pkg: string, tasks: readonly SignatureTask[], results: SignatureResults): SignatureTask[] {
-    if (tasks.length === 0) return [];
-    const known = ledger.validFor(pkg);
-    const left: SignatureTask[] = [];
-    for (const task of tasks) {
-      if (known.size > 0 && known.has(ledgerDigest(task.key.key, task.message, task.sig))) results.set(task.key.key, task.message, task.sig, true);
-      else left.push(task);
-    }
-    if (left.length < tasks.length) this.#deps.metrics.cacheRequests.inc({ cache: 'signature-ledger', result: 'hit' }, tasks.length - left.length);
-    if (left.length > 0) this.#deps.metrics.cacheRequests.inc({ cache: 'signature-ledger', result: 'miss' }, left.length);
-    return left;
-  }
-}
-
-/** The key material, message and signature of a verification, as results are kept under them. */
-function signedMessage(task: SignatureTask): SignedMessage {
-  return { key: task.key.key, message: task.message, sig: task.sig };
 }
 
 /** A package's name in the signature ledger: upstream names have no spaces, package names neither. */
@@ -533,10 +511,6 @@ function ledgerPackage(upstream: string, name: string): string {
   return `${upstream} ${name}`;
 }
 
-function tarballUrlFor(name: string, base: string): TarballUrl {
-  const prefix = `${base}${name}/-/${assertPackageName(name).unscoped}-`;
-  return (pkg, version) => (pkg === name ? `${prefix}${version}.tgz` : `${base}${pkg}/-/${tarballFileName(pkg, version)}`);
-}
 
 function parseJson(body: Buffer, name: string, upstream: string): unknown {
   try {

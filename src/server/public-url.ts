@@ -2,6 +2,8 @@ import type { IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
 import type { Config } from '../config/types.js';
 import { CountersignError } from '../errors.js';
+import { assertPackageName, tarballFileName } from '../registry/name.js';
+import type { TarballUrl } from '../registry/render.js';
 
 const HOST_RE = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 
@@ -37,4 +39,10 @@ export function publicBase(req: IncomingMessage, config: Config): string {
   if (memo.size >= MAX_REMEMBERED_HOSTS) memo.clear();
   memo.set(host, base);
   return base;
+}
+
+/** Where clients fetch tarballs of `name` (and of any package it names) from countersign at `base`. */
+export function tarballUrlFor(name: string, base: string): TarballUrl {
+  const prefix = `${base}${name}/-/${assertPackageName(name).unscoped}-`;
+  return (pkg, version) => (pkg === name ? `${prefix}${version}.tgz` : `${base}${pkg}/-/${tarballFileName(pkg, version)}`);
 }

@@ -1,15 +1,19 @@
 import { createHash, generateKeyPairSync, sign } from 'node:crypto';
-import { decide } from '../policy/decide.js';
 import type { VerifyRule } from '../policy/types.js';
 import { repointDistTags } from '../registry/dist-tags.js';
 import { scanPackument } from '../registry/scan.js';
 import { spliceAbbreviatedForm, spliceFullForm } from '../registry/splice.js';
-import { signaturePlan, toP256Task, verdictFromPlan } from '../verify/registry-signature.js';
+import { toP256Task, verdictFromPlan } from '../verify/registry-signature.js';
+import { planTasks, signedMessages, storeScanned, storeVerdicts, unanswered, validityFrom, validTasks } from '../verify/signature-batch.js';
 import type { SignaturePool } from '../verify/signature-pool.js';
 import { SignatureResults } from '../verify/signature-results.js';
+import { NPM_KEY_TYPE, parseKeysDocument } from '../verify/keys/parse.js';
 import type { RegistryKeySet } from '../verify/types.js';
+import { emptyEvidence } from '../trust/evidence.js';
 import { parallelGzip } from './parallel-gzip.js';
+import { tarballUrlFor } from './public-url.js';
 import type { TarballOrigins } from './tarball-origin.js';
+import { decideVersions, keptVersions, signaturePlans, versionDecider } from './version-decisions.js';
 
 /** Versions in the generated packument: ~2.5 MB, three scan jobs, every hot function called often enough to be optimized. */
 const WARM_UP_VERSIONS = 1500;
@@ -51,30 +55,30 @@ export async function warmUp(deps: WarmUpDeps): Promise<WarmUpReport> {
   const results = new SignatureResults();
   if (scan) {
     for (let at = 0; at < body.length; at += CHUNK_BYTES) scan.push(body.subarray(at, at + CHUNK_BYTES));
-    for (const found of await scan.finish()) results.set(found.key, found.message, found.sig, found.valid);
+    storeScanned(results, await scan.finish());
   }
 
   const parsed = scanPackument(body, WARM_UP_NAME);
   if (parsed === undefined) throw new Error('the generated warm-up packument was not accepted by the scan');
-  const plans = [...parsed.facts.values()].map((facts) => ({ facts, plan: signaturePlan(facts, keys) }));
+  // The service's own per-version loops (version-decisions.ts, signature-batch.ts) and the same
+  // shapes of keys, facts and decision inputs, so that V8 compiles them for what requests bring.
+  const plans = signaturePlans(parsed.facts, keys);
+  const all = planTasks(plans.values());
   // What the scan did not find (none of it, without workers) is verified as the service does it.
-  const missing = plans.flatMap(({ plan }) => ('tasks' in plan ? plan.tasks : [])).filter((t) => !results.has(t.key.key, t.message, t.sig));
-  const valid = await deps.pool.verifyMany(missing.map(toP256Task));
-  missing.forEach((t, i) => results.set(t.key.key, t.message, t.sig, valid[i] === true));
+  const missing = unanswered(all, results);
+  storeVerdicts(results, missing, await deps.pool.verifyMany(missing.map(toP256Task)));
+  signedMessages(validTasks(all, results));
 
-  const isValid = (key: { key: string }, message: string, sig: string) => results.get(key.key, message, sig) === true;
+  const isValid = validityFrom(results);
   const now = Date.now();
+  const decideVersion = versionDecider(deps.rule, deps.origins, now, emptyEvidence(WARM_UP_NAME));
+  decideVersions(parsed.facts, plans, isValid, () => false, decideVersion);
   let verified = 0;
-  for (const { facts, plan } of plans) {
-    const signature = verdictFromPlan(plan, facts, isValid);
-    if (signature.status === 'valid') verified++;
-    const origin = deps.origins.resolve(facts.tarball, deps.rule.upstream);
-    decide(deps.rule, { facts, signature, tarballOriginAllowed: 'upstream' in origin, tampered: false, now });
-  }
+  for (const [facts, plan] of plans) if (verdictFromPlan(plan, facts, isValid).status === 'valid') verified++;
   // Every version served, whatever the operator's policy decided (release age, audits).
   const served = new Set(parsed.versions.keys());
-  const tags = repointDistTags(parsed.distTags, new Map([...parsed.facts].map(([version, facts]) => [version, { deprecated: facts.deprecated }]))).tags;
-  const tarballUrl = (pkg: string, version: string) => `${deps.upstreamUrl}${pkg}/-/${pkg}-${version}.tgz`;
+  const tags = repointDistTags(parsed.distTags, keptVersions(parsed.facts, served)).tags;
+  const tarballUrl = tarballUrlFor(WARM_UP_NAME, deps.upstreamUrl);
   const full = spliceFullForm(parsed, served, tags, tarballUrl);
   spliceAbbreviatedForm(parsed, served, tags, tarballUrl);
   await parallelGzip(full.body);
@@ -112,13 +116,17 @@ function generatedPackument(upstreamUrl: string): { body: Buffer; keys: Registry
         fileCount: 12,
         unpackedSize: 40_000 + i,
         signatures: [{ keyid, sig }],
+        // Some with provenance, as the registry's recent versions: the facts then take every shape they take in service.
+        ...(i % 3 === 0 ? { attestations: { url: `${upstreamUrl}-/npm/v1/attestations/${WARM_UP_NAME}@${version}`, provenance: { predicateType: 'https://slsa.dev/provenance/v1' } } } : {}),
       },
       _npmUser: { name: 'countersign', email: 'warm-up@countersign.invalid' },
     };
-    time[version] = new Date(Date.UTC(2020, 0, 1) + i * 3_600_000).toISOString();
+    // A few without a publish time, as in old packuments.
+    if (i % 97 !== 50) time[version] = new Date(Date.UTC(2020, 0, 1) + i * 3_600_000).toISOString();
   }
   const latest = Object.keys(versions).at(-1)!;
   time['modified'] = time[latest]!;
   const doc = { _id: WARM_UP_NAME, name: WARM_UP_NAME, 'dist-tags': { latest }, versions, time, license: 'MIT', readme: 'warm-up' };
-  return { body: Buffer.from(JSON.stringify(doc)), keys: { source: 'warm-up', keys: [{ keyid, key, expires: null, keytype: 'ecdsa-sha2-nistp256', scheme: 'ecdsa-sha2-nistp256' }] } };
+  // Parsed as a registry's keys document is, so that the key objects have the service's shapes.
+  return { body: Buffer.from(JSON.stringify(doc)), keys: parseKeysDocument({ keys: [{ keyid, keytype: NPM_KEY_TYPE, scheme: NPM_KEY_TYPE, key, expires: null }] }, 'warm-up') };
 }

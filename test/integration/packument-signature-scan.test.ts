@@ -44,6 +44,24 @@ describe('signatures of large packuments, scanned from the raw body', () => {
     assert.notEqual(escaped, text);
     assert.ok(escaped.length > 300 * 1024, 'over the scan threshold');
     upstream.overridePackument('big', escaped);
+
+    // Large packuments taken whole by the fast path (scan.ts, spliced forms), with every
+    // signature valid (all-good) or the latest one forged (bad-latest).
+    for (const pkg of ['all-good', 'bad-latest']) {
+      const own: Record<string, unknown> = {};
+      const ownTime: Record<string, string> = { created: '2024-01-01T00:00:00.000Z', modified: '2024-01-01T00:00:00.000Z' };
+      for (let i = 0; i < 300; i++) {
+        const version = `1.0.${i}`;
+        const integrity = `sha512-${Buffer.alloc(64, i % 250).toString('base64')}`;
+        const forged = pkg === 'bad-latest' && i === 299;
+        const signature = key.sign(pkg, version, forged ? `sha512-${Buffer.alloc(64, 251).toString('base64')}` : integrity);
+        own[version] = { name: pkg, version, description: filler, dist: { integrity, tarball: `${upstream.url}${pkg}/-/${pkg}-${version}.tgz`, signatures: [signature] } };
+        ownTime[version] = '2024-01-01T00:00:00.000Z';
+      }
+      const body = JSON.stringify({ _id: pkg, name: pkg, 'dist-tags': { latest: '1.0.299', next: '1.0.299' }, versions: own, time: ownTime });
+      assert.ok(body.length > 300 * 1024, 'over the scan threshold');
+      upstream.overridePackument(pkg, body);
+    }
     cs = await startCountersign({ yaml: verifyConfig(upstream.url) });
   });
 
@@ -63,5 +81,29 @@ describe('signatures of large packuments, scanned from the raw body', () => {
     assert.ok(served.has('3.0.2'), 'fields in an unusual order');
     assert.ok(served.has('3.0.3'), 'an escaped integrity');
     assert.equal(doc['dist-tags'].latest, '3.0.3');
+  });
+
+  for (const [encoding, form] of [['gzip', 'application/json'], ['identity', 'application/vnd.npm.install-v1+json']] as const) {
+    it(`serves every version when every signature verifies (${encoding}, ${form})`, async () => {
+      const res = await fetch(new URL('/all-good', cs.url), { headers: { accept: form, 'accept-encoding': encoding } });
+      assert.equal(res.status, 200);
+      const doc = (await res.json()) as { versions: Record<string, unknown>; 'dist-tags': Record<string, string> };
+      assert.equal(Object.keys(doc.versions).length, 300);
+      assert.deepEqual(doc['dist-tags'], { latest: '1.0.299', next: '1.0.299' });
+    });
+  }
+
+  it('hides a forged latest in both forms and repoints its tags to the version before', async () => {
+    for (const form of ['application/vnd.npm.install-v1+json', 'application/json']) {
+      const res = await fetch(new URL('/bad-latest', cs.url), { headers: { accept: form, 'accept-encoding': 'gzip' } });
+      assert.equal(res.status, 200);
+      const doc = (await res.json()) as { versions: Record<string, unknown>; 'dist-tags': Record<string, string> };
+      assert.equal(Object.keys(doc.versions).length, 299, form);
+      assert.equal(Object.hasOwn(doc.versions, '1.0.299'), false, form);
+      assert.deepEqual(doc['dist-tags'], { latest: '1.0.298', next: '1.0.298' }, form);
+    }
+    const tarball = await fetch(new URL('/bad-latest/-/bad-latest-1.0.299.tgz', cs.url));
+    assert.equal(tarball.status, 403);
+    await tarball.body?.cancel();
   });
 });
