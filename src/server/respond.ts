@@ -46,11 +46,12 @@ export function wantsAbbreviated(req: IncomingMessage): boolean {
   return typeof accept === 'string' && accept.includes('application/vnd.npm.install-v1+json') && !/install-v1\+json\s*;\s*q\s*=\s*0(?:\.0*)?\s*(?:,|$)/.test(accept);
 }
 
-export function etagMatches(req: IncomingMessage, etag: string): boolean {
+/** Whether If-None-Match lists an ETag that `current` accepts (weak comparison), or is `*`. */
+export function etagMatches(req: IncomingMessage, current: (etag: string) => boolean): boolean {
   const header = req.headers['if-none-match'];
   if (typeof header !== 'string') return false;
   if (header.trim() === '*') return true;
-  return header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
+  return header.split(',').some((tag) => current(tag.trim().replace(/^W\//, '')));
 }
 
 export interface VariantOptions {
@@ -73,28 +74,29 @@ function cacheControl(maxAgeSeconds: number): string {
  */
 export function sendVariant(req: IncomingMessage, res: ServerResponse, variant: Variant, options: VariantOptions): void | Promise<void> {
   const gzip = variant.compressible && acceptsGzip(req);
-  const etag = gzip ? variant.gzipEtag : variant.etag;
   const headers: Array<string | number> = [
     'content-type', variant.contentType,
     'cache-control', cacheControl(options.maxAgeSeconds),
     'vary', 'Accept, Accept-Encoding',
-    'etag', etag,
   ];
   const id = requestInfo(res).id;
   if (id !== undefined) headers.push(REQUEST_ID_HEADER, id);
   if (options.extraHeaders) for (const [name, value] of Object.entries(options.extraHeaders)) headers.push(name, value);
-  if (req.headers['if-none-match'] !== undefined && (etagMatches(req, etag) || (gzip && etagMatches(req, variant.etag)))) {
+  // Any ETag this form has had in any encoding names the same content: still current.
+  if (req.headers['if-none-match'] !== undefined && etagMatches(req, (etag) => (gzip ? variant.isCurrentEtag(etag) : etag === variant.etag))) {
+    headers.push('etag', gzip ? variant.gzipEtag : variant.etag);
     res.writeHead(304, headers);
     res.end();
     return;
   }
-  if (!gzip) return writeBody(req, res, headers, variant.identity, false);
-  const ready = variant.gzipped;
-  if (ready) return writeBody(req, res, headers, ready, true);
-  return variant.gzip().then((body) => writeBody(req, res, headers, body, true));
+  if (!gzip) return writeBody(req, res, headers, variant.etag, variant.identity, false);
+  const ready = variant.servableGzip();
+  if (ready) return writeBody(req, res, headers, ready.etag, ready.body, true);
+  return variant.gzip().then((copy) => writeBody(req, res, headers, copy.etag, copy.body, true));
 }
 
-function writeBody(req: IncomingMessage, res: ServerResponse, headers: Array<string | number>, body: Buffer, gzip: boolean): void {
+function writeBody(req: IncomingMessage, res: ServerResponse, headers: Array<string | number>, etag: string, body: Buffer, gzip: boolean): void {
+  headers.push('etag', etag);
   if (gzip) headers.push('content-encoding', 'gzip');
   headers.push('content-length', body.length);
   res.writeHead(200, headers);

@@ -23,10 +23,11 @@ describe('content negotiation', () => {
   });
 
   it('matches ETags weakly, in lists and with *', () => {
-    assert.ok(etagMatches(req({ 'if-none-match': '"abc"' }), '"abc"'));
-    assert.ok(etagMatches(req({ 'if-none-match': 'W/"abc"' }), '"abc"'));
-    assert.ok(etagMatches(req({ 'if-none-match': '"x", "abc"' }), '"abc"'));
-    assert.ok(etagMatches(req({ 'if-none-match': '*' }), '"abc"'));
-    assert.ok(!etagMatches(req({ 'if-none-match': '"abcd"' }), '"abc"'));
+    const abc = (etag: string) => etag === '"abc"';
+    assert.ok(etagMatches(req({ 'if-none-match': '"abc"' }), abc));
+    assert.ok(etagMatches(req({ 'if-none-match': 'W/"abc"' }), abc));
+    assert.ok(etagMatches(req({ 'if-none-match': '"x", "abc"' }), abc));
+    assert.ok(etagMatches(req({ 'if-none-match': '*' }), abc));
+    assert.ok(!etagMatches(req({ 'if-none-match': '"abcd"' }), abc));
   });
 });
