@@ -9,7 +9,7 @@ import type { Metrics } from '../metrics.js';
 import type { VerifyRule } from '../policy/types.js';
 import { parsePackument, type ParsedPackument } from '../registry/parse.js';
 import { repointDistTags } from '../registry/dist-tags.js';
-import { prepareRender, renderPackument, type PackumentForm, type TarballUrl } from '../registry/render.js';
+import { prepareRender, renderPackument, type PackumentForm } from '../registry/render.js';
 import { scanPackument, type ScannedPackument } from '../registry/scan.js';
 import { spliceAbbreviatedForm, spliceFullForm } from '../registry/splice.js';
 import type { MalformedVersion, VersionFacts } from '../registry/types.js';
@@ -27,7 +27,7 @@ import { tarballUrlFor } from './public-url.js';
 import type { TarballOrigins } from './tarball-origin.js';
 import { DecisionTable } from './decision-table.js';
 import { Variant } from './variant.js';
-import { decideVersions, keptVersions, signaturePlans, versionDecider, type DecideVersion, type VersionDecisions } from './version-decisions.js';
+import { decideVersions, keptVersions, signaturePlans, versionDecider, type VersionDecisions } from './version-decisions.js';
 
 /** Served forms kept per package, one per public base URL. */
 const MAX_VIEWS_PER_PACKAGE = 4;
@@ -412,32 +412,11 @@ export class PackumentService {
     const policyStarted = performance.now();
     // Pure given the facts and what is kept in DecisionInputs: DecisionTable calls it again later.
     const decideVersion = versionDecider(rule, origins, this.#now(), this.#deps.evidence?.(name));
-    const decisions = decideVersions(parsed.facts, plans, validityFrom(entry.signatures), (facts) => epochs.isTampered(facts), decideVersion);
-    this.#countHidden(decisions, parsed.malformed.length);
+    const decided = decideVersions(parsed.facts, plans, validityFrom(entry.signatures), (facts) => epochs.isTampered(facts), decideVersion);
+    this.#countHidden(decided, parsed.malformed.length);
     metrics.verificationDuration.observe({ check: 'policy' }, (performance.now() - policyStarted) / 1000);
-    return this.#render(name, rule, base, entry, parsed, keys, tarballUrl, decisions, decideVersion, form, prepared);
-  }
 
-  #countHidden(decisions: VersionDecisions, malformed: number): void {
-    const { versionsHidden } = this.#deps.metrics;
-    for (const [reason, count] of decisions.hidden) versionsHidden.inc({ reason }, count);
-    if (malformed > 0) versionsHidden.inc({ reason: 'malformed' }, malformed);
-  }
-
-  /** The view of `parsed` with these decisions; the form `form` rendered now (from `prepared` when parsed). */
-  #render(
-    name: string,
-    rule: VerifyRule,
-    base: string,
-    entry: Entry,
-    parsed: Source,
-    keys: RegistryKeySet | undefined,
-    tarballUrl: TarballUrl,
-    { inputs, served, validUntil }: VersionDecisions,
-    decideVersion: DecideVersion,
-    form: PackumentForm | undefined,
-    prepared: ReturnType<typeof prepareRender> | undefined,
-  ): { view: LazyView; validUntil: number } {
+    const { inputs, served, validUntil } = decided;
     // The dist-tags as renderPackument repoints them: over the served versions, in upstream order.
     const kept = keptVersions(parsed.facts, served);
     const distTags = repointDistTags(parsed.distTags, kept).tags;
@@ -477,6 +456,12 @@ export class PackumentService {
     if (form !== undefined && prepared !== undefined) view.adopt(form, rendered(form, prepared));
     else if (form !== undefined && isScanned(parsed)) view.adopt(form, spliced(parsed, form));
     return { view, validUntil };
+  }
+
+  #countHidden(decisions: VersionDecisions, malformed: number): void {
+    const { versionsHidden } = this.#deps.metrics;
+    for (const [reason, count] of decisions.hidden) versionsHidden.inc({ reason }, count);
+    if (malformed > 0) versionsHidden.inc({ reason: 'malformed' }, malformed);
   }
 
   async #verifySignatures(pkg: string, plans: ReadonlyMap<VersionFacts, SignaturePlan>, results: SignatureResults, scanned: Promise<ScannedResult[]> | undefined): Promise<void> {
