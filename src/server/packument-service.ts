@@ -496,7 +496,6 @@ function ledgerPackage(upstream: string, name: string): string {
   return `${upstream} ${name}`;
 }
 
-
 function parseJson(body: Buffer, name: string, upstream: string): unknown {
   try {
     return JSON.parse(body.toString('utf8'));

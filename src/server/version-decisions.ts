@@ -63,7 +63,7 @@ export function decideVersions(
   plans: ReadonlyMap<VersionFacts, SignaturePlan>,
   isValid: IsSignatureValid,
   isTampered: (facts: VersionFacts) => boolean,
-  decide: DecideVersion,
+  decideOne: DecideVersion,
 ): VersionDecisions {
   const inputs = new Map<string, DecisionInputs>();
   const served = new Set<string>();
@@ -72,7 +72,7 @@ export function decideVersions(
   for (const [version, versionFacts] of facts) {
     const signature = verdictFromPlan(plans.get(versionFacts)!, versionFacts, isValid);
     const tampered = isTampered(versionFacts);
-    const decision = decide(versionFacts, signature, tampered);
+    const decision = decideOne(versionFacts, signature, tampered);
     inputs.set(version, decisionInputs(decision, signature, tampered));
     if (decision.allowed) served.add(version);
     else for (const reason of decision.reasons) hidden.set(reason, (hidden.get(reason) ?? 0) + 1);

@@ -4,7 +4,7 @@ import type { VerifyRule } from '../policy/types.js';
 import { repointDistTags } from '../registry/dist-tags.js';
 import { scanPackument } from '../registry/scan.js';
 import { spliceAbbreviatedForm, spliceFullForm } from '../registry/splice.js';
-import { toP256Task, verdictFromPlan } from '../verify/registry-signature.js';
+import { toP256Task } from '../verify/registry-signature.js';
 import { planTasks, signedMessages, storeScanned, storeVerdicts, unanswered, validityFrom, validTasks } from '../verify/signature-batch.js';
 import type { SignaturePool } from '../verify/signature-pool.js';
 import { SignatureResults } from '../verify/signature-results.js';
@@ -68,14 +68,13 @@ export async function warmUp(deps: WarmUpDeps): Promise<WarmUpReport> {
   // What the scan did not find (none of it, without workers) is verified as the service does it.
   const missing = unanswered(all, results);
   storeVerdicts(results, missing, await deps.pool.verifyMany(missing.map(toP256Task)));
+  // What the service hands the signature ledger.
   signedMessages(validTasks(all, results));
 
-  const isValid = validityFrom(results);
-  const now = Date.now();
-  const decideVersion = versionDecider(deps.rule, deps.origins, now, emptyEvidence(WARM_UP_NAME));
-  decideVersions(parsed.facts, plans, isValid, () => false, decideVersion);
+  const decideVersion = versionDecider(deps.rule, deps.origins, Date.now(), emptyEvidence(WARM_UP_NAME));
+  const { inputs } = decideVersions(parsed.facts, plans, validityFrom(results), () => false, decideVersion);
   let verified = 0;
-  for (const [facts, plan] of plans) if (verdictFromPlan(plan, facts, isValid).status === 'valid') verified++;
+  for (const input of inputs.values()) if (input.signature.status === 'valid') verified++;
   // Every version served, whatever the operator's policy decided (release age, audits).
   const served = new Set(parsed.versions.keys());
   const tags = repointDistTags(parsed.distTags, keptVersions(parsed.facts, served)).tags;
