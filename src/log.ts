@@ -1,8 +1,8 @@
-import { writeSync } from 'node:fs';
-import { destination, pino, symbols, type Logger } from 'pino';
+import { pino, symbols, type Logger } from 'pino';
 import type { LogLevel } from './config/types.js';
 
 export type { Logger } from 'pino';
+export { bufferedStdout, type LogDestination } from './log-stdout.js';
 
 /** Header and field names whose values never reach a log line. */
 export const REDACTED_PATHS = [
@@ -15,80 +15,6 @@ export const REDACTED_PATHS = [
   '*.token',
   '*.authorization',
 ];
-
-/** Characters of log lines joined into one write (~240 request lines). */
-const BATCH_CHARS = 65_536;
-/** The longest a line waits for its batch to fill. */
-const BATCH_MS = 250;
-/** Log bytes waiting for a slow reader of stdout (a stalled log collector) before batches are dropped. */
-const MAX_PENDING_BYTES = 16 * 1024 * 1024;
-
-/** What the server's log destination adds to a writable: how many lines a stalled stdout cost. */
-export interface LogDestination extends NodeJS.WritableStream {
-  /** Lines dropped because stdout did not take them fast enough (at most MAX_PENDING_BYTES wait). */
-  readonly droppedLines: number;
-}
-
-/**
- * Standard output for a server, where every request writes a line: lines are joined into batches
- * of 64 K characters (or whatever came in 250 ms), and each batch is one asynchronous write
- * (sonic-boom), not a system call, nor a Buffer, per line. Joining strings once per batch is what
- * makes a line cheap to queue (~0.2 µs; a Buffer per line cost ~0.5 µs, and sonic-boom's string
- * mode re-measures its whole pending batch on every line). What a slow reader (a stalled log
- * collector) has not taken is bounded: past 16 MiB, batches are dropped and counted.
- *
- * Before the process exits, what is pending is handed over: on beforeExit as usual, since the
- * loop still runs; on exit synchronously, after what sonic-boom holds.
- */
-export function bufferedStdout(): LogDestination {
-  const fd = process.stdout.fd ?? 1;
-  let parts: string[] = [];
-  let chars = 0;
-  let droppedLines = 0;
-  const takeBatch = (): string => {
-    const batch = parts.join('');
-    parts = [];
-    chars = 0;
-    return batch;
-  };
-  const handOver = (): void => {
-    if (chars > 0) writer.write(Buffer.from(takeBatch(), 'utf8') as unknown as string);
-  };
-  const writeAllSync = (): void => {
-    writer.flushSync();
-    if (chars > 0) writeSync(fd, takeBatch());
-  };
-  process.on('beforeExit', handOver);
-  process.on('exit', () => {
-    try {
-      writeAllSync();
-    } catch {
-      // Exiting: there is nowhere left to report that the log cannot be written.
-    }
-  });
-  const writer = destination({ dest: fd, minLength: 0, maxLength: MAX_PENDING_BYTES, maxWrite: 1024 * 1024, contentMode: 'buffer' });
-  writer.on('drop', (data: Buffer) => {
-    for (let at = data.indexOf(10); at !== -1; at = data.indexOf(10, at + 1)) droppedLines++;
-  });
-  setInterval(handOver, BATCH_MS).unref();
-  const stream = {
-    write(line: string): boolean {
-      parts.push(line);
-      chars += line.length;
-      if (chars >= BATCH_CHARS) handOver();
-      return true;
-    },
-    flush(cb?: (err?: Error) => void): void {
-      handOver();
-      writer.flush(cb);
-    },
-    flushSync: writeAllSync,
-    get droppedLines(): number {
-      return droppedLines;
-    },
-  };
-  return stream as unknown as LogDestination;
-}
 
 /** JSON lines on stdout (or the given stream); one line per request is written by the server. */
 export function createLogger(level: LogLevel, destination?: NodeJS.WritableStream): Logger {

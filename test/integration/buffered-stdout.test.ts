@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 const LOG_MODULE = new URL('../../src/log.js', import.meta.url).href;
 
 /** Runs `body` in a child process with `out = bufferedStdout()`, `logger` on it and `line(i)`, a ~220-byte JSON line. */
-function child(body: string) {
+function child(body: string, env: NodeJS.ProcessEnv = process.env) {
   const script = [
     `import { bufferedStdout, createLogger } from ${JSON.stringify(LOG_MODULE)};`,
     'const out = bufferedStdout();',
@@ -15,7 +15,7 @@ function child(body: string) {
     `const line = (i) => '{"n":' + i + ',"pad":"' + pad + '"}\\n';`,
     body,
   ].join('\n');
-  const proc = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let stderr = '';
   proc.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
   const exited = once(proc, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
@@ -44,6 +44,39 @@ describe('server stdout (batched log lines)', () => {
       assert.equal((JSON.parse(lines[1000]!) as { msg: string }).msg, 'last');
     });
   }
+
+  it('writes every line, in order, when an error is thrown while libuv\'s thread pool is busy', async () => {
+    // Regression: batches were written by asynchronous writes on the thread pool, and the exit
+    // path wrote what was queued behind one still in flight synchronously, ahead of it (the first
+    // line read was number 300). A pool of one thread held by a long key derivation keeps the
+    // first batch's write waiting for as long as the process lives.
+    const busy = "const { pbkdf2 } = await import('node:crypto'); pbkdf2('x', 'y', 1_000_000, 32, 'sha256', () => {});";
+    const { proc, exited } = child(`${busy}\nfor (let i = 0; i < 1000; i++) out.write(line(i));\nthrow new Error('boom');`, { ...process.env, UV_THREADPOOL_SIZE: '1' });
+    const [text] = await Promise.all([readAll(proc.stdout), exited]);
+    const lines = text.trim().split('\n');
+    assert.equal(lines.length, 1000);
+    lines.forEach((l, i) => assert.equal((JSON.parse(l) as { n: number }).n, i));
+  });
+
+  it('keeps serving while the reader is behind, and writes everything once it reads', async () => {
+    // 1.1 MB of lines against a pipe that holds a few hundred KiB: the writes must not block the
+    // event loop (the timer below would not fire), and what waited must arrive whole and in order.
+    const { proc, exited, stderr } = child(`
+      for (let i = 0; i < 5000; i++) out.write(line(i));
+      setTimeout(() => process.stderr.write(JSON.stringify({ alive: true, dropped: out.droppedLines }) + '\\n'), 50);
+    `);
+    proc.stdout.pause();
+    const deadline = Date.now() + 10_000;
+    while (!stderr().includes('\n')) {
+      assert.ok(Date.now() < deadline, 'the child stayed blocked on its stdout');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.deepEqual(JSON.parse(stderr().split('\n')[0]!), { alive: true, dropped: 0 });
+    const [text] = await Promise.all([readAll(proc.stdout), exited]);
+    const lines = text.trim().split('\n');
+    assert.equal(lines.length, 5000);
+    lines.forEach((l, i) => assert.equal((JSON.parse(l) as { n: number }).n, i));
+  });
 
   it('drops and counts batches a stalled reader has not taken, beyond 16 MiB, and holds no more', async () => {
     // Nobody reads stdout until the child says how many lines it dropped: 400,000 lines of ~220
