@@ -28,6 +28,13 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   return text;
 }
 
+/** `text` is exactly the lines 0 to count - 1, in order. */
+function assertNumbered(text: string, count: number): void {
+  const lines = text.trim().split('\n');
+  assert.equal(lines.length, count);
+  lines.forEach((l, i) => assert.equal((JSON.parse(l) as { n: number }).n, i));
+}
+
 describe('server stdout (batched log lines)', () => {
   for (const [how, ending] of [
     ['the event loop drains', ''],
@@ -53,9 +60,7 @@ describe('server stdout (batched log lines)', () => {
     const busy = "const { pbkdf2 } = await import('node:crypto'); pbkdf2('x', 'y', 1_000_000, 32, 'sha256', () => {});";
     const { proc, exited } = child(`${busy}\nfor (let i = 0; i < 1000; i++) out.write(line(i));\nthrow new Error('boom');`, { ...process.env, UV_THREADPOOL_SIZE: '1' });
     const [text] = await Promise.all([readAll(proc.stdout), exited]);
-    const lines = text.trim().split('\n');
-    assert.equal(lines.length, 1000);
-    lines.forEach((l, i) => assert.equal((JSON.parse(l) as { n: number }).n, i));
+    assertNumbered(text, 1000);
   });
 
   it('keeps serving while the reader is behind, and writes everything once it reads', async () => {
@@ -73,9 +78,7 @@ describe('server stdout (batched log lines)', () => {
     }
     assert.deepEqual(JSON.parse(stderr().split('\n')[0]!), { alive: true, dropped: 0 });
     const [text] = await Promise.all([readAll(proc.stdout), exited]);
-    const lines = text.trim().split('\n');
-    assert.equal(lines.length, 5000);
-    lines.forEach((l, i) => assert.equal((JSON.parse(l) as { n: number }).n, i));
+    assertNumbered(text, 5000);
   });
 
   it('drops and counts batches a stalled reader has not taken, beyond 16 MiB, and holds no more', async () => {
