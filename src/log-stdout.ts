@@ -24,7 +24,9 @@ function newlines(bytes: Buffer, from = 0): number {
   return count;
 }
 
-const sleep = (ms: number): void => void Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+/** Never notified: Atomics.wait on it only sleeps (the exit path's wait for a slow reader). */
+const nap = new Int32Array(new SharedArrayBuffer(4));
+const sleep = (ms: number): void => void Atomics.wait(nap, 0, 0, ms);
 
 /**
  * Standard output for a server, where every request writes a line: lines are joined into batches
