@@ -7,8 +7,10 @@
 // Also prints the CPU each identity and restarted request cost (from /proc, in 10 ms ticks): the
 // main thread's, and that of every other thread (signature workers, V8's GC and compiler threads,
 // libuv's pool); their sum over the cores is the least time the request can take.
-// With COUNTERSIGN_CLI_B (another build), both are measured in every run, taking turns to go first.
-// Usage: node cold-probe.mjs   (env: COUNTERSIGN_CLI, COUNTERSIGN_CLI_B, COUNTERSIGN_NODE_FLAGS ('' for none), RUNS=3,
+// With COUNTERSIGN_CLI_B (another build) and/or COUNTERSIGN_B_NODE_FLAGS (other node flags), both
+// are measured in every run, taking turns to go first.
+// Usage: node cold-probe.mjs   (env: COUNTERSIGN_CLI, COUNTERSIGN_CLI_B, COUNTERSIGN_NODE_FLAGS ('' for none),
+//        COUNTERSIGN_B_NODE_FLAGS, RUNS=3,
 //        UPSTREAM_MBPS: the fake upstream sends packuments at that many MB/s, as a distant registry;
 //        UPSTREAM_GZIP=1: gzip-encoded, as the npm registry sends them)
 import { readdir, readFile } from 'node:fs/promises';
@@ -50,8 +52,9 @@ async function timedColdRequest(cs, gzip) {
 }
 
 const setup = await probeSetup({ cli: process.env.COUNTERSIGN_CLI, flags: flagsFromEnv(process.env.COUNTERSIGN_NODE_FLAGS) });
-// With COUNTERSIGN_CLI_B, both builds are measured, alternating which goes first in each run.
-const builds = process.env.COUNTERSIGN_CLI_B ? { A: undefined, B: process.env.COUNTERSIGN_CLI_B } : { A: undefined };
+// With a B build or B flags, both are measured, alternating which goes first in each run.
+const bFlags = flagsFromEnv(process.env.COUNTERSIGN_B_NODE_FLAGS);
+const builds = process.env.COUNTERSIGN_CLI_B || bFlags ? { A: {}, B: { cli: process.env.COUNTERSIGN_CLI_B || undefined, flags: bFlags } } : { A: {} };
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 try {
   const results = {};
@@ -60,20 +63,20 @@ try {
     const order = i % 2 === 0 ? Object.keys(builds) : Object.keys(builds).reverse();
     for (const label of order) {
       const { ms, cpuMs } = results[label];
-      const cli = builds[label];
+      const { cli, flags } = builds[label];
       // The first request a fresh process serves, as the bench's "fresh process" row (gzip).
-      const fresh = await setup.countersign({ cli });
+      const fresh = await setup.countersign({ cli, flags });
       ms.fresh.push(Math.round(await timedGet(`${fresh.url}typescript`, true)));
       await fresh.stop();
       for (const encoding of ['gzip', 'identity']) {
-        const cs = await setup.countersign({ cli });
+        const cs = await setup.countersign({ cli, flags });
         for (const name of ['express', 'react']) await timedGet(`${cs.url}${name}`, encoding === 'gzip');
         const cold = await timedColdRequest(cs, encoding === 'gzip');
         ms[encoding].push(cold.ms);
         await cs.stop();
         if (encoding === 'gzip') continue;
         cpuMs.identity.push(cold.cpu);
-        const again = await setup.countersign({ dataDir: cs.dataDir, cli });
+        const again = await setup.countersign({ dataDir: cs.dataDir, cli, flags });
         for (const name of ['express', 'react']) await timedGet(`${again.url}${name}`, false);
         const restarted = await timedColdRequest(again, false);
         ms.restarted.push(restarted.ms);
@@ -84,8 +87,9 @@ try {
   }
   for (const [label, { ms, cpuMs }] of Object.entries(results)) {
     const medians = Object.fromEntries(Object.entries(ms).map(([k, xs]) => [k, median(xs)]));
-    const build = builds[label] ?? process.env.COUNTERSIGN_CLI ?? 'dist/src/cli/main.js';
-    console.log(JSON.stringify({ build, flags: setup.nodeFlags.join(' '), medians, ...ms, 'cpuMs (main+others)': cpuMs }));
+    const build = builds[label].cli ?? process.env.COUNTERSIGN_CLI ?? 'dist/src/cli/main.js';
+    const flags = (builds[label].flags ?? setup.nodeFlags).join(' ');
+    console.log(JSON.stringify({ build, flags, medians, ...ms, 'cpuMs (main+others)': cpuMs }));
   }
 } finally {
   await setup.close();

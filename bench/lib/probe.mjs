@@ -33,11 +33,11 @@ export async function probeSetup({ cli = join(root, 'dist', 'src', 'cli', 'main.
   return {
     work,
     nodeFlags,
-    /** `cli` overrides the setup's build for this process (an A/B comparison). */
-    async countersign({ dataDir, cli: build = cli } = {}) {
+    /** `cli` and `flags` override the setup's build and node flags for this process (an A/B comparison). */
+    async countersign({ dataDir, cli: build = cli, flags: processFlags = nodeFlags } = {}) {
       const port = await freePort();
       const data = dataDir ?? (await mkdtemp(join(work, 'data-')));
-      const proc = await startNode('countersign', [...nodeFlags, build, 'serve', '--config', config], {
+      const proc = await startNode('countersign', [...processFlags, build, 'serve', '--config', config], {
         env: { COUNTERSIGN_PORT: String(port), COUNTERSIGN_DATA_DIR: data },
         logFile: '/dev/null',
       });
