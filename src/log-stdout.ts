@@ -38,11 +38,10 @@ const sleep = (ms: number): void => void Atomics.wait(nap, 0, 0, ms);
  * Every write is made here, on the main thread, without blocking: Node puts a pipe or socket on
  * stdout in non-blocking mode when `process.stdout` is first read (a file or a terminal does not
  * stall), so a full pipe takes part of a batch or none, and the rest is offered again 1 ms later
-(up to 64 ms later while the reader takes nothing).
- * Nothing is ever in flight elsewhere, which is what keeps the lines in order when the process
- * exits: an exit handler cannot wait for a write on libuv's thread pool, so what it wrote after
- * one could overtake it. On exit, what is pending is written synchronously, waiting 5 s at most
- * for a reader that has stalled.
+ * (up to 64 ms later while the reader takes nothing). Nothing is ever in flight elsewhere, which
+ * is what keeps the lines in order when the process exits: an exit handler cannot wait for a write
+ * on libuv's thread pool, so what it wrote after one could overtake it. On exit, what is pending is
+ * written synchronously, waiting 5 s at most for a reader that has stalled.
  */
 export function bufferedStdout(): LogDestination {
   const fd = process.stdout.fd ?? 1;
