@@ -117,10 +117,17 @@ export function bufferedStdout(): LogDestination {
       if (chars >= BATCH_CHARS) handOver();
       return true;
     },
+    /**
+     * Calls back once everything written so far is in stdout, or with an error after 5 s of a
+     * reader that does not take it all (the lines stay queued). Until then its timer keeps the
+     * process alive, so that the callback always runs.
+     */
     flush(cb?: (err?: Error) => void): void {
       handOver();
+      const deadline = Date.now() + EXIT_WAIT_MS;
       const check = (): void => {
         if (queue.length === 0) cb?.();
+        else if (Date.now() >= deadline) cb?.(new Error(`stdout has not taken ${queuedBytes} bytes of log lines after ${EXIT_WAIT_MS / 1000} s; they stay queued (is the log collector reading?)`));
         else setTimeout(check, RETRY_MIN_MS);
       };
       check();

@@ -81,6 +81,39 @@ describe('server stdout (batched log lines)', () => {
     assertNumbered(text, 5000);
   });
 
+  it('calls flush back once a reader has taken every line', async () => {
+    const { proc, exited, stderr } = child(`
+      for (let i = 0; i < 3000; i++) out.write(line(i));
+      out.flush((err) => process.stderr.write(JSON.stringify({ err: err?.message ?? null }) + '\\n'));
+    `);
+    const [text] = await Promise.all([readAll(proc.stdout), exited]);
+    assertNumbered(text, 3000);
+    assert.deepEqual(JSON.parse(stderr().split('\n')[0]!), { err: null });
+  });
+
+  it('calls flush back with an error after 5 s of a stalled reader, and lets the process exit', async () => {
+    // Regression: flush polled every millisecond with a referenced timer until the queue was
+    // empty, so a reader that never read meant no callback and a process that never exited.
+    // The child has nothing else to do: it exits once flush gives up.
+    const { proc, exited, stderr } = child(`
+      for (let i = 0; i < 5000; i++) out.write(line(i));
+      const asked = Date.now();
+      out.flush((err) => process.stderr.write(JSON.stringify({ err: err?.message ?? null, after: Date.now() - asked }) + '\\n'));
+    `);
+    proc.stdout.pause();
+    const deadline = Date.now() + 15_000;
+    while (!stderr().includes('\n')) {
+      assert.ok(Date.now() < deadline, 'flush never called back');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const report = JSON.parse(stderr().split('\n')[0]!) as { err: string | null; after: number };
+    assert.match(report.err ?? '', /stdout has not taken \d+ bytes of log lines after 5 s/);
+    assert.ok(report.after >= 4_900, `flush gave up after ${report.after} ms`);
+    // The exit path writes what stayed queued once the reader reads.
+    const [text] = await Promise.all([readAll(proc.stdout), exited]);
+    assertNumbered(text, 5000);
+  });
+
   it('drops and counts batches a stalled reader has not taken, beyond 16 MiB, and holds no more', async () => {
     // Nobody reads stdout until the child says how many lines it dropped: 400,000 lines of ~220
     // bytes (88 MB) cannot all wait.
