@@ -117,6 +117,10 @@ export function compilePolicy(raw: RawPolicy, upstreamNames: readonly string[]):
   return Object.freeze({
     rules: Object.freeze(rules),
     hash,
-    ruleFor: (name: string) => rules.find((rule) => rule.matches(name)),
+    ruleFor: (name: string) => {
+      // A loop, not rules.find: every request asks, and the builtin on a frozen array is a call V8 does not inline.
+      for (let i = 0; i < rules.length; i++) if (rules[i]!.matches(name)) return rules[i];
+      return undefined;
+    },
   });
 }

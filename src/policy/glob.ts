@@ -26,5 +26,9 @@ export function compileGlob(glob: string): NameMatcher {
 
 export function compileGlobs(globs: readonly string[]): NameMatcher {
   const matchers = globs.map(compileGlob);
-  return (name) => matchers.some((m) => m(name));
+  if (matchers.length === 1) return matchers[0]!;
+  return (name) => {
+    for (let i = 0; i < matchers.length; i++) if (matchers[i]!(name)) return true;
+    return false;
+  };
 }
