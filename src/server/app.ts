@@ -14,6 +14,7 @@ import { RegistryKeys } from '../upstream/keys.js';
 import { SignaturePool } from '../verify/signature-pool.js';
 import { CountersignResponse, requestInfo, setRequestIdHeader, type RouteName } from './context.js';
 import { parseNpmPath, type NpmPath } from './npm-path.js';
+import { OpenResponses } from './open-responses.js';
 import { PackumentService, type DecisionEpochs } from './packument-service.js';
 import { sendError, sendJson } from './respond.js';
 import { FastScopeProxy } from './routes/fast.js';
@@ -226,8 +227,7 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, t
     if (!res.writableEnded) sendError(res, error);
   }
 
-  // Responses not yet finished, so that shutdown can end their keep-alive connections with them.
-  const open = new Set<ServerResponse>();
+  const open = new OpenResponses<CountersignResponse>();
   let shuttingDown = false;
   /** Once shutting down, a connection closes after its current response instead of idling. */
   const lastOnItsConnection = (res: ServerResponse): void => {
@@ -300,7 +300,7 @@ async function assemble(config: Config, options: AppOptions, metrics: Metrics, t
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         // Without this, keep-alive clients (npm is one) hold the server open for the whole grace.
-        for (const res of open) lastOnItsConnection(res);
+        for (const res of open.snapshot()) lastOnItsConnection(res);
         const grace = new Promise<void>((resolve) => setTimeout(resolve, config.server.shutdownGraceMs).unref());
         await Promise.race([stopped, grace]);
         server.closeAllConnections();

@@ -24,6 +24,10 @@ export class CountersignResponse<Request extends IncomingMessage = IncomingMessa
   readonly info: RequestInfo = { id: undefined, route: 'other', mode: 'local', cache: undefined, error: undefined, name: undefined };
   /** `performance.now()` when the request arrived. */
   started = 0;
+  /** Links of the server's OpenResponses. */
+  openPrev: CountersignResponse | undefined = undefined;
+  openNext: CountersignResponse | undefined = undefined;
+  isOpen = false;
 }
 
 /** For responses not created by the server (tests). */
