@@ -28,6 +28,16 @@ async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
   return text;
 }
 
+/** The first line the child wrote to stderr, parsed; fails with `what` if none came within `timeoutMs`. */
+async function firstStderrLine(stderr: () => string, timeoutMs: number, what: string): Promise<unknown> {
+  const deadline = Date.now() + timeoutMs;
+  while (!stderr().includes('\n')) {
+    assert.ok(Date.now() < deadline, what);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return JSON.parse(stderr().split('\n')[0]!);
+}
+
 /** `text` is exactly the lines 0 to count - 1, in order. */
 function assertNumbered(text: string, count: number): void {
   const lines = text.trim().split('\n');
@@ -71,12 +81,7 @@ describe('server stdout (batched log lines)', () => {
       setTimeout(() => process.stderr.write(JSON.stringify({ alive: true, dropped: out.droppedLines }) + '\\n'), 50);
     `);
     proc.stdout.pause();
-    const deadline = Date.now() + 10_000;
-    while (!stderr().includes('\n')) {
-      assert.ok(Date.now() < deadline, 'the child stayed blocked on its stdout');
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    assert.deepEqual(JSON.parse(stderr().split('\n')[0]!), { alive: true, dropped: 0 });
+    assert.deepEqual(await firstStderrLine(stderr, 10_000, 'the child stayed blocked on its stdout'), { alive: true, dropped: 0 });
     const [text] = await Promise.all([readAll(proc.stdout), exited]);
     assertNumbered(text, 5000);
   });
@@ -101,12 +106,7 @@ describe('server stdout (batched log lines)', () => {
       out.flush((err) => process.stderr.write(JSON.stringify({ err: err?.message ?? null, after: Date.now() - asked }) + '\\n'));
     `);
     proc.stdout.pause();
-    const deadline = Date.now() + 15_000;
-    while (!stderr().includes('\n')) {
-      assert.ok(Date.now() < deadline, 'flush never called back');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    const report = JSON.parse(stderr().split('\n')[0]!) as { err: string | null; after: number };
+    const report = (await firstStderrLine(stderr, 15_000, 'flush never called back')) as { err: string | null; after: number };
     assert.match(report.err ?? '', /stdout has not taken \d+ bytes of log lines after 5 s/);
     assert.ok(report.after >= 4_900, `flush gave up after ${report.after} ms`);
     // The exit path writes what stayed queued once the reader reads.
