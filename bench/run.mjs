@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { npmInstall, primeNpmCache } from './lib/install.mjs';
 import { CORGI_ACCEPT, load } from './lib/load.mjs';
 import { imageNodeFlags, flagsFromEnv } from './lib/probe.mjs';
-import { freePort, memoryOf, startNode, waitForHttp } from './lib/processes.mjs';
+import { cpuSecondsOf, freePort, memoryOf, startNode, waitForHttp } from './lib/processes.mjs';
 import { recordingPaths } from './lib/recording.mjs';
 import { printReport } from './lib/report.mjs';
 
@@ -164,30 +164,46 @@ log: { type: stdout, format: json, level: http }
   return proc;
 }
 
+/** A ping of `system` came back within 100 ms. */
+async function answersPing(system) {
+  const started = performance.now();
+  try {
+    await (await fetch(new URL('/-/ping', system.url), { signal: AbortSignal.timeout(30_000) })).arrayBuffer();
+  } catch {
+    return false; // busy enough to time out
+  }
+  return performance.now() - started < 100;
+}
+
+/** The share of a core each of `systems` used over the next `ms`. */
+async function coreShares(systems, ms) {
+  const cpu = () => Promise.all(Object.values(systems).map((s) => cpuSecondsOf(s.pid)));
+  const before = await cpu();
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  const after = await cpu();
+  return Object.fromEntries(Object.keys(systems).map((name, i) => [name, (after[i] - before[i]) / (ms / 1000)]));
+}
+
 /**
- * Waits until `system` answers a ping within 100 ms: a server still working through the requests
- * of the previous scenario (Verdaccio after 64 clients asked for 10 MB each) would otherwise be
- * measured on that backlog. Gives up after 3 minutes and says so.
+ * Waits until no system is still at work on an earlier round, and `name` answers a ping within
+ * 100 ms. Verdaccio, after 64 clients asked it for 10 MB each, goes on serializing for clients
+ * long gone and answers a ping between two of them: whoever is measured next would share the two
+ * cores with that backlog. Quiet is every system under 5% of a core over half a second (the
+ * kernel counts 10 ms ticks). Gives up after 3 minutes and says so.
  */
-async function untilIdle(name, system) {
+async function untilIdle(name, systems) {
   const deadline = Date.now() + 180_000;
-  let waited = false;
+  const waitedFor = new Set();
   for (;;) {
-    const started = performance.now();
-    try {
-      await (await fetch(new URL('/-/ping', system.url), { signal: AbortSignal.timeout(30_000) })).arrayBuffer();
-    } catch {
-      // busy enough to time out: keep waiting
-    }
-    if (performance.now() - started < 100) break;
+    const busy = Object.entries(await coreShares(systems, 500)).filter(([, share]) => share > 0.05);
+    if (busy.length === 0 && (await answersPing(systems[name]))) break;
+    for (const [other] of busy) waitedFor.add(other);
     if (Date.now() > deadline) {
-      say(`${name} is still busy after 3 minutes; measuring anyway`);
+      say(`still busy after 3 minutes (${busy.map(([n, share]) => `${n} ${Math.round(share * 100)}%`).join(', ') || `${name} slow to answer`}); measuring anyway`);
       break;
     }
-    waited = true;
-    await new Promise((resolve) => setTimeout(resolve, 1000));
   }
-  if (waited) say(`waited for ${name} to finish its backlog`);
+  if (waitedFor.size > 0) say(`waited for ${[...waitedFor].join(', ')} to finish a backlog before measuring ${name}`);
 }
 
 /** Sets the CPUs of every thread of `pid` (taskset -a); later threads inherit them. */
@@ -349,7 +365,7 @@ try {
       // Rotate the order so that no system always runs right after another one's load.
       const k = (i + round) % order.length;
       for (const name of [...order.slice(k), ...order.slice(0, k)]) {
-        await untilIdle(name, systems[name]);
+        await untilIdle(name, systems);
         if (PIN) {
           pinTo(systems[name].pid, '0');
           pinTo(process.pid, '1');
