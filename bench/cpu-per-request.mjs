@@ -5,23 +5,19 @@
 // Usage: cd bench && node cpu-per-request.mjs [path] [accept] [requests]
 //        (default /vary application/json 40000; env COUNTERSIGN_CLI_B: a second build beside,
 //        COUNTERSIGN_B_ENV: JSON of environment variables for it, e.g. '{"COUNTERSIGN_LOG_LEVEL":"warn"}')
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { freePort, startNode, waitForHttp } from './lib/processes.mjs';
+import { cpuSecondsOf, freePort, startNode, waitForHttp } from './lib/processes.mjs';
 import { recordingPaths } from './lib/recording.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const [path = '/vary', accept = 'application/json', requests = '40000'] = process.argv.slice(2);
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
-const TICKS_PER_SECOND = 100; // USER_HZ on Linux
 
-async function cpuMicros(pid) {
-  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1].split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND) * 1e6;
-}
+const cpuMicros = async (pid) => (await cpuSecondsOf(pid)) * 1e6;
 
 const run = (url, amount) => new Promise((resolve, reject) => autocannon({ url, connections: 20, amount, headers: { accept } }, (err, r) => (err ? reject(err) : resolve(r))));
 
