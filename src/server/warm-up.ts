@@ -24,9 +24,9 @@ const CHUNK_BYTES = 64 * 1024;
 /**
  * Runs of the main thread's share once the signatures are verified (~40 ms each, no ECDSA, no
  * worker). Four instead of one: the first large packument of a running server then costs ~10%
- * less CPU (bench/cold-probe.mjs, three times 8 alternated runs, typescript after express and
- * react: 281–294 against 301–312 ms gzip, 272–282 against 294–304 identity), for ~160 ms more
- * start-up.
+ * less CPU (bench/cold-probe.mjs, four times 8 alternated runs, typescript after express and
+ * react, medians: 281–297 against 290–312 ms gzip, 266–282 against 274–304 identity), for ~160 ms
+ * more start-up.
  */
 const MAIN_THREAD_PASSES = 4;
 
