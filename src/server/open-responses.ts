@@ -13,7 +13,6 @@ export interface Linkable {
  */
 export class OpenResponses<T extends Linkable> {
   #head: T | undefined;
-  #size = 0;
 
   add(res: T): void {
     if (res.isOpen) return;
@@ -22,7 +21,6 @@ export class OpenResponses<T extends Linkable> {
     res.openNext = this.#head;
     if (this.#head !== undefined) this.#head.openPrev = res;
     this.#head = res;
-    this.#size++;
   }
 
   delete(res: T): void {
@@ -34,11 +32,6 @@ export class OpenResponses<T extends Linkable> {
     if (next !== undefined) next.openPrev = prev;
     res.openPrev = undefined;
     res.openNext = undefined;
-    this.#size--;
-  }
-
-  get size(): number {
-    return this.#size;
   }
 
   /** A copy, so that the caller may add or delete while it goes through them. */
